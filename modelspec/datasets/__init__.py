@@ -1,0 +1,1 @@
+"""Datasets that ship with modelspec (no network at run time)."""

@@ -1,0 +1,58 @@
+"""Typed errors. The library raises these; the CLI renders them (exit code 2)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake, located in a file when the location is known (line and column are 1-based)."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = [str(part) for part in (self.file, self.line, self.column) if part is not None]
+        return f"{':'.join(where)}: {self.message}" if where else self.message
+
+
+class ModelspecError(Exception):
+    """Base class of every error modelspec raises on bad input."""
+
+
+class SpecError(ModelspecError):
+    """A spec is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(ModelspecError):
+    """Training, evaluation or prediction data does not fit the spec."""
+
+
+class WeightsError(ModelspecError):
+    """A weights file is missing, corrupt, or does not fit the model."""
+
+
+class ShapeError(ValueError):
+    """Raised by a layer's shape rule; the graph resolver adds the layer name and YAML location."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def format_choices(choices: Iterable[str], limit: int = 12) -> str:
+    """'a', 'b', 'c' ... for error messages."""
+    items = sorted(set(choices))
+    shown = ", ".join(f"'{c}'" for c in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")

@@ -1,0 +1,173 @@
+"""The contract every layer type fulfils, and the registry that holds them.
+
+A layer type is one small file in this package: a pydantic config class with
+`type: Literal["Name"]` (extra keys forbidden, strict types), decorated with `@register`,
+that answers four questions without running anything:
+
+- `output_shapes(input_shapes)`: the shapes it produces (batch dimension first, None unknown);
+- `weights(input_shapes)`: its weights by name, with the shapes of the torch parameters
+  (PyTorch's layout: a Dense kernel is (units, input_dim) like torch.nn.Linear);
+- `output_activation()`: the activation applied last, if any, so that the compiled graph can
+  compute a cross-entropy from the logits;
+- `build(input_shapes)`: the torch module (torch is imported only inside `build`).
+
+Example (YAML):
+    - {name: hidden, type: Dense, units: 64, activation: relu, inputs: features}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, TypeVar
+
+from pydantic import Field
+
+from modelspec.config import Dimension, Identifier, PositiveInt, StrictModel
+from modelspec.errors import ShapeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+#: A tensor shape with the batch dimension first; None is an unknown size.
+Shape = tuple[int | None, ...]
+
+#: A reference to a tensor: `input_name`, `layer`, `layer@node`, `layer[output]`, `layer@node[output]`.
+Reference = Annotated[
+    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(@[0-9]+)?(\[[0-9]+\])?$", max_length=160)
+]
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One weight tensor of a layer: its shape (PyTorch layout) and whether training updates it."""
+
+    shape: tuple[int, ...]
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+class LayerConfig(StrictModel):
+    """Keys that every layer entry accepts, and the default behaviour of the contract."""
+
+    name: Identifier | None = Field(None, description="Layer name; defaults to a Keras-style automatic name (dense, dense_1, ...).")
+    inputs: Reference | list[Reference] | None = Field(
+        None, description="What the layer is called on: input or layer names, `layer@node`, `layer[output]`. Default: the previous entry."
+    )
+    trainable: bool = Field(True, description="Whether training updates this layer's weights.")
+    input_shape: list[Dimension] | None = Field(
+        None, description="First layer of a sequential model only: the input shape without the batch dimension (null = any size)."
+    )
+    batch_size: PositiveInt | None = Field(None, description="First layer of a sequential model only: a fixed batch size.")
+    batch_input_shape: list[Dimension] | None = Field(
+        None, description="First layer of a sequential model only: the input shape with a fixed batch dimension first."
+    )
+
+    #: (fewest, most) tensors the layer is called on; most=None means any number.
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    #: Catalog family (core, convolution, recurrent, merging, ...).
+    family: ClassVar[str] = "core"
+    #: Keys of the first-layer input declaration (Keras's input_shape, input_dim, ...), in addition to the base ones.
+    input_declaration_keys: ClassVar[tuple[str, ...]] = ()
+
+    # ----- contract -------------------------------------------------------------------------
+    def output_shapes(self, input_shapes: list[Shape]) -> list[Shape]:
+        """Shapes of the outputs for these inputs. Single-input layers implement compute_output_shape."""
+        return [self.compute_output_shape(self.single(input_shapes))]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_output_shape or output_shapes")
+
+    def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
+        """Weights the layer creates when built on these inputs (none by default)."""
+        return {}
+
+    def output_activation(self) -> str | None:
+        """The activation applied to the module's output by the compiled graph (Dense, Conv2D: `activation`)."""
+        return None
+
+    def build(self, input_shapes: list[Shape]) -> "torch.nn.Module":
+        raise NotImplementedError(f"{type(self).__name__} has no torch builder")
+
+    def declared_input_shape(self) -> Shape | None:
+        """The input shape declared on a sequential model's first layer, batch first; None when not declared."""
+        if self.batch_input_shape is not None:
+            return tuple(self.batch_input_shape)
+        if self.input_shape is not None:
+            return (self.batch_size, *self.input_shape)
+        shape = self.declared_feature_shape()
+        if shape is not None:
+            return (self.batch_size, *shape)
+        if self.batch_size is not None:
+            raise ShapeError("batch_size needs an input shape too (input_shape, or input_dim where the layer accepts it)")
+        return None
+
+    def declared_feature_shape(self) -> tuple[int | None, ...] | None:
+        """Layer-specific input declarations (Dense: input_dim). None when the layer has none."""
+        return None
+
+    # ----- helpers for implementations ------------------------------------------------------
+    @property
+    def layer_type(self) -> str:
+        return type(self).model_fields["type"].annotation.__args__[0]  # the Literal's value
+
+    def single(self, input_shapes: list[Shape]) -> Shape:
+        if len(input_shapes) != 1:
+            raise ShapeError(f"{self.layer_type} takes one input, received {len(input_shapes)}")
+        return input_shapes[0]
+
+    def known(self, value: int | None, what: str) -> int:
+        """A dimension that must be known to build weights, e.g. Dense's input features."""
+        if value is None:
+            raise ShapeError(f"{self.layer_type} needs a known {what}, received None")
+        return value
+
+    def expect_rank(self, shape: Shape, *ranks: int) -> None:
+        if len(shape) not in ranks:
+            expected = " or ".join(str(r) for r in ranks)
+            raise ShapeError(
+                f"{self.layer_type} expects an input of rank {expected} (batch included), received shape {format_shape(shape)}"
+            )
+
+    def nested_layers(self) -> list["LayerConfig"]:
+        """Layers wrapped by this one (TimeDistributed's `layer`); none by default."""
+        return []
+
+
+def format_shape(shape: Shape) -> str:
+    """(None, 10) as Keras prints it."""
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def auto_name_base(type_name: str) -> str:
+    """Keras's automatic layer name: Conv2D -> conv2d, GlobalAveragePooling2D -> global_average_pooling2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+# ----- registry ---------------------------------------------------------------------------------
+LAYERS: dict[str, type[LayerConfig]] = {}
+L = TypeVar("L", bound=type[LayerConfig])
+
+
+def register(cls: L) -> L:
+    """Class decorator: add a layer config class to the registry under its `type` literal."""
+    literal = cls.model_fields["type"].annotation
+    (type_name,) = literal.__args__
+    if type_name in LAYERS:
+        raise RuntimeError(f"layer type {type_name!r} registered twice")
+    LAYERS[type_name] = cls
+    return cls
+
+
+def get_layer_class(type_name: str) -> type[LayerConfig]:
+    return LAYERS[type_name]
+
+
+Builder = Callable[[list[Shape]], "torch.nn.Module"]

@@ -1,0 +1,1 @@
+"""Torch implementations: activations, Keras initializers, and the modules layers build."""

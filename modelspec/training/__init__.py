@@ -1,0 +1,1 @@
+"""Training: the torch-side loop, optimizers, losses, metrics and callbacks."""
