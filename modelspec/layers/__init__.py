@@ -1,17 +1,47 @@
 """The layer registry: every module in this package registers one layer type.
 
-Adding a layer type is adding one file here with a `@register`ed config class.
+Adding a layer type is adding one file here with a `@register`ed config class. The tagged
+union of all layer configs (`AnyLayer`) is built once, after every module has registered.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Annotated, Any, Union
 
-from modelspec.layers.base import LAYERS, LayerConfig, Shape, Weight, format_shape, register
+from pydantic import Discriminator, Tag
+
+from modelspec.layers.base import LAYERS, LayerConfig, Shape, Weight, auto_name_base, format_shape, register
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["LAYERS", "LayerConfig", "Shape", "Weight", "format_shape", "register"]
+
+def entry_tag(value: Any) -> str | None:
+    """The union tag of a layer entry: its `type`; `Model` for a bare {model: ...}; `reuse` for {reuse: ...}."""
+    if isinstance(value, dict):
+        if "type" in value:
+            return value["type"] if isinstance(value["type"], str) else repr(value["type"])
+        if "reuse" in value:
+            return "reuse"
+        if "model" in value:
+            return "Model"
+        return None
+    return getattr(value, "type", None) or ("reuse" if hasattr(value, "reuse") else None)
+
+
+def tagged_union(members: dict[str, type]) -> Any:
+    """A pydantic tagged union over `members` (tag -> class), dispatched by `entry_tag`."""
+    choices = tuple(Annotated[cls, Tag(tag)] for tag, cls in members.items())
+    return Annotated[Union[choices], Discriminator(entry_tag)]
+
+
+AnyLayer = tagged_union(LAYERS)
+
+for _cls in LAYERS.values():
+    if getattr(_cls, "wraps_layer", False):
+        _cls.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})
+
+__all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]

@@ -73,6 +73,10 @@ class LayerConfig(StrictModel):
     family: ClassVar[str] = "core"
     #: Keys of the first-layer input declaration (Keras's input_shape, input_dim, ...), in addition to the base ones.
     input_declaration_keys: ClassVar[tuple[str, ...]] = ()
+    #: True for wrappers whose `layer` field holds another layer config (built after the registry).
+    wraps_layer: ClassVar[bool] = False
+    #: dtype of a sequential model's input when this layer comes first (Embedding: int64).
+    input_dtype: ClassVar[str] = "float32"
 
     # ----- contract -------------------------------------------------------------------------
     def output_shapes(self, input_shapes: list[Shape]) -> list[Shape]:
@@ -132,6 +136,10 @@ class LayerConfig(StrictModel):
             raise ShapeError(
                 f"{self.layer_type} expects an input of rank {expected} (batch included), received shape {format_shape(shape)}"
             )
+
+    def default_name(self) -> str:
+        """Base of the automatic name (dense, dense_1, ...); a Model layer uses the model's name."""
+        return auto_name_base(self.layer_type)
 
     def nested_layers(self) -> list["LayerConfig"]:
         """Layers wrapped by this one (TimeDistributed's `layer`); none by default."""

@@ -1,0 +1,512 @@
+"""Spec -> resolved graph: names, nodes, references, topological order, shapes and weights. No torch.
+
+A layer is not a call: each entry of `layers:` calls a layer and makes one node (`name@k`),
+so a shared layer has several nodes, each with its own input and output shapes. A sequential
+model is resolved as the linear functional graph it is sugar for (input `x`, output `y`).
+
+Example:
+    graph = resolve(spec, located)
+    graph.layers["dense"].nodes[0].output_shapes   # [(None, 512)]
+    graph.total_params                              # 669706
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from modelspec.errors import Problem, ShapeError, SpecError, did_you_mean, format_choices
+from modelspec.layers import LayerConfig, Shape, Weight, format_shape
+from modelspec.layers.model import ExternalModel, Model
+from modelspec.source import Located
+from modelspec.spec import ModelBody, Reuse, Spec
+
+_REFERENCE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:@(?P<node>[0-9]+))?(?:\[(?P<index>[0-9]+)\])?$")
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A tensor in the graph: output `index` of node `node` of layer (or input) `source`."""
+
+    source: str
+    node: int = 0
+    index: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.source}@{self.node}" + (f"[{self.index}]" if self.index else "")
+
+
+@dataclass(eq=False)
+class Node:
+    """One call of a layer."""
+
+    layer: "ResolvedLayer"
+    index: int
+    path: tuple
+    written: list[str] = field(default_factory=list)
+    inputs: list[TensorRef] = field(default_factory=list)
+    input_shapes: list[Shape] | None = None
+    output_shapes: list[Shape] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.layer.name}@{self.index}"
+
+
+@dataclass(eq=False)
+class ResolvedLayer:
+    """A layer with its config, its nodes, and the weights it was built with (on node 0's inputs)."""
+
+    name: str
+    config: LayerConfig
+    path: tuple
+    nodes: list[Node] = field(default_factory=list)
+    weights: dict[str, Weight] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.config.layer_type
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(w.size for w in self.weights.values() if w.trainable)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(w.size for w in self.weights.values() if not w.trainable)
+
+    @property
+    def params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    def submodels(self) -> list["Graph"]:
+        """Graphs of the models this layer calls (a Model layer, or a wrapper around one)."""
+        return [c.graph for c in _walk_configs(self.config) if isinstance(c, Model) and c._graph is not None]
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    name: str
+    shape: Shape
+    dtype: str
+
+
+@dataclass(eq=False)
+class Graph:
+    """A resolved model: inputs, layers, nodes in topological order, outputs with their shapes."""
+
+    name: str
+    sequential: bool
+    inputs: dict[str, GraphInput]
+    layers: dict[str, ResolvedLayer]
+    order: list[Node]
+    outputs: dict[str, TensorRef]
+    output_shapes: dict[str, Shape]
+    file: str | None = None
+    weights_file: str | None = None
+
+    def node(self, ref: TensorRef) -> Node:
+        return self.layers[ref.source].nodes[ref.node]
+
+    def weights(self) -> dict[str, Weight]:
+        """Every weight by its stable name `layer.weight` (nested models: `model.layer.weight`)."""
+        return {f"{layer.name}.{name}": w for layer in self.layers.values() for name, w in layer.weights.items()}
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(layer.trainable_params for layer in self.layers.values())
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(layer.non_trainable_params for layer in self.layers.values())
+
+    @property
+    def total_params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    def output_layer(self, output: str) -> ResolvedLayer | None:
+        ref = self.outputs[output]
+        return self.layers.get(ref.source)
+
+
+def _walk_configs(config: LayerConfig) -> Iterator[LayerConfig]:
+    yield config
+    for inner in config.nested_layers():
+        yield from _walk_configs(inner)
+
+
+def _as_list(value: str | list[str] | None) -> list[str] | None:
+    return [value] if isinstance(value, str) else value
+
+
+class _Resolver:
+    """Resolves one spec file (and, recursively, the models it calls). Collects every problem."""
+
+    def __init__(self, spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]], files: tuple[str, ...]):
+        self.spec = spec
+        self.located = located
+        self.load = load
+        self.files = files
+        self.base_dir = Path(located.file).parent
+        self.problems: list[Problem] = []
+        self.models: dict[str, Graph | None] = {}
+        self.resolving: list[str] = []
+
+    def problem(self, message: str, path: tuple, *, key: bool = False) -> None:
+        self.problems.append(self.located.problem(message, path, key=key))
+
+    # ----- sub-models -------------------------------------------------------------------------
+    def model_graph(self, reference: str | ExternalModel, path: tuple) -> Graph | None:
+        if isinstance(reference, ExternalModel):
+            return self.external_model(reference, path)
+        if reference in self.resolving:
+            cycle = " -> ".join([*self.resolving[self.resolving.index(reference):], reference])
+            self.problem(f"models call each other in a cycle: {cycle}", path)
+            return None
+        if reference not in self.models:
+            if reference not in self.spec.models:
+                known = list(self.spec.models)
+                hint = did_you_mean(reference, known) or (f" (models defined: {format_choices(known)})" if known else " (no models are defined under 'models:')")
+                self.problem(f"unknown model '{reference}'{hint}", path)
+                return None
+            self.resolving.append(reference)
+            self.models[reference] = self.body(self.spec.models[reference], ("models", reference), reference)
+            self.resolving.pop()
+        return self.models[reference]
+
+    def external_model(self, reference: ExternalModel, path: tuple) -> Graph | None:
+        file = (self.base_dir / reference.spec).resolve()
+        if str(file) in self.files:
+            self.problem(f"spec '{reference.spec}' calls itself (through {' -> '.join(self.files)})", (*path, "spec"))
+            return None
+        try:
+            spec, located = self.load(file)
+            graph = _Resolver(spec, located, self.load, (*self.files, str(file))).run()
+        except SpecError as error:
+            self.problems.extend(error.problems)
+            return None
+        if reference.weights is not None:
+            weights = self.base_dir / reference.weights
+            if not weights.is_file():
+                self.problem(f"weights file '{reference.weights}' not found (looked for {weights})", (*path, "weights"))
+            graph.weights_file = str(weights)
+        return graph
+
+    def bind_models(self, config: LayerConfig, path: tuple) -> bool:
+        """Attach resolved graphs to Model layers (also inside wrappers). False when one failed."""
+        ok = True
+        for inner in _walk_configs(config):
+            if isinstance(inner, Model):
+                graph = self.model_graph(inner.model, (*path, "model") if inner is config else (*path, "layer", "model"))
+                if graph is None:
+                    ok = False
+                else:
+                    inner.bind(graph)
+            elif inner is not config and (inner.inputs is not None or inner.name is not None):
+                key = "inputs" if inner.inputs is not None else "name"
+                self.problem(f"a wrapped layer takes no '{key}': give it to the wrapper", (*path, "layer", key), key=True)
+        return ok
+
+    # ----- one model body ---------------------------------------------------------------------
+    def body(self, body: ModelBody, prefix: tuple, name: str) -> Graph | None:
+        count = len(self.problems)
+        section = "sequential" if body.is_sequential else "layers"
+        entries = [(entry, (*prefix, section, i)) for i, entry in enumerate(body.entries)]
+        inputs = self.sequential_input(entries, prefix) if body.is_sequential else {
+            input_name: GraphInput(input_name, (spec.batch_size, *spec.shape), spec.dtype) for input_name, spec in (body.inputs or {}).items()
+        }
+        if body.is_sequential:
+            self.check_sequential_entries(entries)
+        else:
+            self.check_functional_entries(entries)
+
+        layers: dict[str, ResolvedLayer] = {}
+        nodes: list[Node] = []
+        broken: set[str] = set()
+        explicit = {entry.name for entry, _ in entries if isinstance(entry, LayerConfig) and entry.name}
+        taken: set[str] = set(inputs)
+        for entry, path in entries:
+            if isinstance(entry, Reuse):
+                layer = layers.get(entry.reuse)
+                if layer is None:
+                    later = any(isinstance(e, LayerConfig) and e.name == entry.reuse for e, _ in entries)
+                    hint = " (a layer must be defined before it is reused)" if later else did_you_mean(entry.reuse, layers)
+                    self.problem(f"'reuse: {entry.reuse}' names no layer defined above{hint}", (*path, "reuse"))
+                    continue
+                node = Node(layer, len(layer.nodes), path)
+            else:
+                if not self.bind_models(entry, path):
+                    broken.add(id(entry))
+                layer_name = entry.name or self.auto_name(entry, taken | explicit)
+                if layer_name in taken:
+                    owner = "an input" if layer_name in inputs else "another layer"
+                    self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))
+                    continue
+                taken.add(layer_name)
+                layer = ResolvedLayer(layer_name, entry, path)
+                layers[layer_name] = layer
+                node = Node(layer, 0, path)
+            layer.nodes.append(node)
+            node.written = self.written_inputs(entry, node, nodes, inputs, body.is_sequential)
+            nodes.append(node)
+
+        for node in nodes:
+            node.inputs = [ref for ref in (self.reference(text, node.path, inputs, layers) for text in node.written) if ref]
+        order, cyclic = self.topological(nodes)
+        if cyclic:
+            names = " -> ".join(n.key for n in cyclic)
+            self.problem(f"the layers form a cycle: {names} (a layer's output cannot feed back into its own input)", cyclic[0].path)
+        failed_before = len(self.problems)
+        for node in order:
+            if id(node.layer.config) not in broken:
+                self.infer(node, inputs, layers)
+        self.check_shared_weights(layers, len(self.problems) > failed_before)
+
+        output_refs = self.outputs(body, prefix, nodes, inputs, layers)
+        self.check_connected(prefix, inputs, nodes, output_refs, layers)
+        if len(self.problems) > count:
+            return None
+        output_shapes = {
+            out: inputs[ref.source].shape if ref.source in inputs else layers[ref.source].nodes[ref.node].output_shapes[ref.index]
+            for out, ref in output_refs.items()
+        }
+        return Graph(name, body.is_sequential, inputs, layers, order, output_refs, output_shapes, file=self.located.file)
+
+    def auto_name(self, config: LayerConfig, taken: set[str]) -> str:
+        base = config.default_name()
+        candidate, k = base, 0
+        while candidate in taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        taken.add(candidate)
+        return candidate
+
+    def sequential_input(self, entries: list, prefix: tuple) -> dict[str, GraphInput]:
+        if not entries:
+            self.problem("a sequential model needs at least one layer", (*prefix, "sequential"))
+            return {}
+        first, path = entries[0]
+        if not isinstance(first, LayerConfig):
+            return {}
+        try:
+            shape = first.declared_input_shape()
+        except ShapeError as error:
+            self.problem(str(error), path)
+            return {}
+        if shape is None:
+            self.problem(
+                f"the first layer of a sequential model must declare the input shape: add input_shape: [...] "
+                f"(or batch_input_shape{''.join(', ' + k for k in type(first).input_declaration_keys)}) to this {first.layer_type}",
+                path,
+            )
+            return {}
+        return {"x": GraphInput("x", shape, type(first).input_dtype)}
+
+    def check_sequential_entries(self, entries: list) -> None:
+        for position, (entry, path) in enumerate(entries):
+            if isinstance(entry, Reuse):
+                self.problem("a sequential model cannot reuse a layer: write a functional model (inputs/layers/outputs)", (*path, "reuse"), key=True)
+                continue
+            if entry.inputs is not None:
+                self.problem("layers of a sequential model take no 'inputs': each is applied to the previous layer's output", (*path, "inputs"), key=True)
+            if position > 0:
+                for key in self.declaration_keys(entry):
+                    self.problem(f"'{key}' is only allowed on the first layer of a sequential model", (*path, key), key=True)
+
+    def check_functional_entries(self, entries: list) -> None:
+        for entry, path in entries:
+            if isinstance(entry, LayerConfig):
+                for key in self.declaration_keys(entry):
+                    self.problem(f"'{key}' declares a sequential model's input; a functional model declares its inputs under 'inputs:'", (*path, key), key=True)
+
+    @staticmethod
+    def declaration_keys(entry: LayerConfig) -> list[str]:
+        keys = ("input_shape", "batch_size", "batch_input_shape", *type(entry).input_declaration_keys)
+        return [key for key in keys if key in entry.model_fields_set]
+
+    def written_inputs(self, entry: Any, node: Node, nodes: list[Node], inputs: dict, sequential: bool) -> list[str]:
+        written = _as_list(entry.inputs) if not sequential else None
+        if written is not None:
+            return written
+        if nodes:
+            previous = nodes[-1]
+            return [f"{previous.layer.name}@{previous.index}"]
+        if len(inputs) == 1:
+            return list(inputs)
+        if inputs:
+            self.problem(f"the first entry needs 'inputs:' (the model has several inputs: {format_choices(inputs)})", node.path)
+        return []
+
+    def reference(self, text: str, path: tuple, inputs: dict, layers: dict[str, ResolvedLayer]) -> TensorRef | None:
+        match = _REFERENCE.match(text)
+        where = (*path, "inputs")
+        if match is None:
+            self.problem(f"'{text}' is not a reference: expected NAME, NAME@NODE or NAME[OUTPUT]", where)
+            return None
+        name, node, index = match["name"], match["node"], match["index"]
+        if name in inputs:
+            if node is not None or index is not None:
+                self.problem(f"'{text}': '{name}' is a model input, which has one tensor; write '{name}'", where)
+                return None
+            return TensorRef(name)
+        layer = layers.get(name)
+        if layer is None:
+            self.problem(f"'{text}' names no input or layer{did_you_mean(name, [*inputs, *layers])}", where)
+            return None
+        count = len(layer.nodes)
+        choices = ", ".join(f"{name}@{k}" for k in range(count))
+        if node is None and count > 1:
+            self.problem(
+                f"layer '{name}' has multiple inbound nodes (it is called {count} times), hence the notion of "
+                f"\"layer output\" is ill-defined: refer to one call as {choices}",
+                where,
+            )
+            return None
+        node_index = int(node or 0)
+        if node_index >= count:
+            self.problem(f"'{text}': layer '{name}' has {count} node(s): {choices}", where)
+            return None
+        return TensorRef(name, node_index, int(index or 0))
+
+    def topological(self, nodes: list[Node]) -> tuple[list[Node], list[Node]]:
+        """Nodes in dependency order (file order where free), and the nodes of a cycle if there is one."""
+        by_key = {node.key: node for node in nodes}
+        consumers: dict[str, list[Node]] = {node.key: [] for node in nodes}
+        pending: dict[str, int] = {}
+        for node in nodes:
+            producers = {f"{ref.source}@{ref.node}" for ref in node.inputs if f"{ref.source}@{ref.node}" in by_key}
+            pending[node.key] = len(producers)
+            for producer in producers:
+                consumers[producer].append(node)
+        ready = [node for node in nodes if pending[node.key] == 0]
+        order: list[Node] = []
+        while ready:
+            node = ready.pop(0)
+            order.append(node)
+            for consumer in consumers[node.key]:
+                pending[consumer.key] -= 1
+                if pending[consumer.key] == 0:
+                    ready.append(consumer)
+        if len(order) == len(nodes):
+            return order, []
+        # Walk back along unresolved producers from one stuck node until a node repeats: that is a cycle.
+        done = {node.key for node in order}
+        stuck = next(node for node in nodes if node.key not in done)
+        trail: list[Node] = []
+        while stuck not in trail:
+            trail.append(stuck)
+            stuck = next(by_key[f"{r.source}@{r.node}"] for r in stuck.inputs if f"{r.source}@{r.node}" in by_key and f"{r.source}@{r.node}" not in done)
+        cycle = trail[trail.index(stuck):]
+        return order, [*reversed(cycle), cycle[-1]]
+
+    def infer(self, node: Node, inputs: dict[str, GraphInput], layers: dict[str, ResolvedLayer]) -> None:
+        shapes: list[Shape] = []
+        for ref in node.inputs:
+            if ref.source in inputs:
+                shapes.append(inputs[ref.source].shape)
+                continue
+            producer = layers[ref.source].nodes[ref.node]
+            if producer.output_shapes is None:
+                return  # its own problem is already reported
+            if ref.index >= len(producer.output_shapes):
+                self.problem(f"'{ref.source}[{ref.index}]': layer '{ref.source}' has {len(producer.output_shapes)} output(s)", (*node.path, "inputs"))
+                return
+            shapes.append(producer.output_shapes[ref.index])
+        if len(shapes) != len(node.written):
+            return
+        config, layer = node.layer.config, node.layer
+        fewest, most = type(config).arity
+        if not fewest <= len(shapes) <= (most if most is not None else len(shapes)):
+            expected = f"{fewest}" if fewest == most else f"at least {fewest}" if most is None else f"{fewest} to {most}"
+            self.problem(f"layer '{layer.name}' ({layer.type}) takes {expected} input(s), received {len(shapes)}", (*node.path, "inputs") if node.written else node.path)
+            return
+        try:
+            node.output_shapes = [tuple(shape) for shape in config.output_shapes(shapes)]
+            if node.index == 0:
+                layer.weights = {name: Weight(w.shape, w.trainable and config.trainable) for name, w in config.weights(shapes).items()}
+        except ShapeError as error:
+            node.output_shapes = None
+            received = " and ".join(format_shape(s) for s in shapes)
+            self.problem(f"layer '{layer.name}' ({layer.type}) on {received}: {error}", node.path)
+            return
+        node.input_shapes = shapes
+
+    def check_shared_weights(self, layers: dict[str, ResolvedLayer], had_problems: bool) -> None:
+        for layer in layers.values():
+            first = layer.nodes[0] if layer.nodes else None
+            if first is None or first.input_shapes is None:
+                continue
+            for node in layer.nodes[1:]:
+                if node.input_shapes is None:
+                    continue
+                try:
+                    needed = layer.config.weights(node.input_shapes)
+                except ShapeError:
+                    continue
+                for name, weight in needed.items():
+                    built = layer.weights.get(name)
+                    if built is None or built.shape != weight.shape:
+                        self.problem(
+                            f"layer '{layer.name}' is shared, but node {node.key} on {' and '.join(map(format_shape, node.input_shapes))} "
+                            f"needs weight '{name}' of shape {weight.shape}, while the layer was built on "
+                            f"{' and '.join(map(format_shape, first.input_shapes))} with shape {built.shape if built else None}",
+                            node.path,
+                        )
+                        break
+
+    def outputs(self, body: ModelBody, prefix: tuple, nodes: list[Node], inputs: dict, layers: dict) -> dict[str, TensorRef]:
+        if body.is_sequential:
+            if not nodes or not nodes[-1].output_shapes:
+                return {}
+            last = nodes[-1]
+            return {"y": TensorRef(last.layer.name, last.index, 0)}
+        refs: dict[str, TensorRef] = {}
+        for i, text in enumerate(_as_list(body.outputs) or []):
+            path = (*prefix, "outputs", i) if isinstance(body.outputs, list) else (*prefix, "outputs")
+            ref = self.reference(text, path[:-1] if isinstance(body.outputs, list) else path, inputs, layers)
+            if ref is None:
+                continue
+            if ref.source in layers:
+                produced = layers[ref.source].nodes[ref.node].output_shapes
+                if produced is not None and ref.index >= len(produced):
+                    self.problem(f"output '{text}': layer '{ref.source}' has {len(produced)} output(s)", path)
+                    continue
+            name = ref.source if ref.source not in refs else f"{ref.source}_{ref.node}_{ref.index}"
+            refs[name] = ref
+        return refs
+
+    def check_connected(self, prefix: tuple, inputs: dict, nodes: list[Node], outputs: dict[str, TensorRef], layers: dict) -> None:
+        if not outputs:
+            return
+        by_key = {node.key: node for node in nodes}
+        reached: set[str] = set()
+        stack = [f"{ref.source}@{ref.node}" if ref.source in layers else ref.source for ref in outputs.values()]
+        while stack:
+            key = stack.pop()
+            if key in reached:
+                continue
+            reached.add(key)
+            node = by_key.get(key)
+            if node is not None:
+                stack.extend(f"{r.source}@{r.node}" if r.source in layers else r.source for r in node.inputs)
+        for name in inputs:
+            if name not in reached:
+                self.problem(f"input '{name}' is not used by any layer on the way to the outputs", (*prefix, "inputs", name), key=True)
+        for node in nodes:
+            if node.key not in reached:
+                self.problem(f"node {node.key} ({node.layer.type}) does not lead to any output: add it to 'outputs' or remove it", node.path)
+
+    def run(self) -> Graph:
+        graph = self.body(self.spec, (), self.spec.name)
+        if self.problems or graph is None:
+            raise SpecError(self.problems)
+        return graph
+
+
+def resolve(spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]] | None = None) -> Graph:
+    """Resolve a validated spec into its graph; raises SpecError with every problem found."""
+    if load is None:
+        from modelspec.validate import load_spec as load
+    return _Resolver(spec, located, load, (str(Path(located.file).resolve()),)).run()

@@ -1,0 +1,204 @@
+"""YAML text -> located data: plain Python values plus the line:column of every key and value.
+
+The loader reads YAML 1.2's core schema rather than PyYAML's YAML 1.1 defaults: `1e-3` is a
+number, `yes`/`no`/`on`/`off` stay strings, dates stay strings. Duplicate keys, Python tags and
+other non-data tags are errors, and nesting depth and alias expansion are bounded.
+
+Example:
+    located = load_text("name: mlp\\nsequential: []\\n", "mlp.yaml")
+    located.where(("sequential",))   # -> (2, 13)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelspec.errors import Problem, SpecError
+
+Path_ = tuple[str | int, ...]
+
+MAX_NODES = 1_000_000  # values produced after alias expansion ("billion laughs" guard)
+MAX_DEPTH = 100  # nesting of mappings and sequences
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class _CoreSchemaLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars."""
+
+
+_CoreSchemaLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in [
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+]:
+    _CoreSchemaLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _to_int(text: str) -> int:
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text)
+
+
+def _to_float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+_SCALARS = {
+    "tag:yaml.org,2002:str": str,
+    "tag:yaml.org,2002:int": _to_int,
+    "tag:yaml.org,2002:float": _to_float,
+    "tag:yaml.org,2002:bool": lambda text: text.lower() == "true",
+    "tag:yaml.org,2002:null": lambda text: None,
+}
+
+
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _tag_message(tag: str) -> str:
+    return f"the YAML tag '{tag}' is not allowed in a spec: only plain data (strings, numbers, booleans, null, lists, mappings)"
+
+
+@dataclass
+class Located:
+    """Parsed YAML data with the 1-based (line, column) of each value and each mapping key, by path."""
+
+    data: Any
+    file: str
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_, *, key: bool = False) -> tuple[int, int] | None:
+        """Location of the value (or of its key) at `path`, falling back to the closest enclosing value."""
+        path = tuple(path)
+        if key and path in self.keys:
+            return self.keys[path]
+        while path:
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get(())
+
+    def problem(self, message: str, path: Path_ = (), *, key: bool = False) -> Problem:
+        line_col = self.where(path, key=key)
+        line, column = line_col if line_col else (None, None)
+        return Problem(message, self.file, line, column)
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python values, recording locations and problems."""
+
+    def __init__(self, located: Located):
+        self.located = located
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def _problem(self, message: str, mark: yaml.Mark) -> None:
+        self.problems.append(Problem(message, self.located.file, mark.line + 1, mark.column + 1))
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError([Problem(f"the document expands to more than {MAX_NODES:,} values (aliases expanding without bound?)", self.located.file)])
+        if depth > MAX_DEPTH:
+            raise SpecError([Problem(f"nesting deeper than {MAX_DEPTH} levels", self.located.file, node.start_mark.line + 1, node.start_mark.column + 1)])
+        self.located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+            self._problem(_tag_message(node.tag), node.start_mark)
+            return None
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self._problem("a mapping key must be a plain name, received a collection", key_node.start_mark)
+                    continue
+                key = self._scalar(key_node)
+                if key is None:
+                    continue
+                if not isinstance(key, str):
+                    key = str(key)
+                if key in result:
+                    first = self.located.keys[(*path, key)]
+                    self._problem(f"duplicate key '{key}' (first given at line {first[0]})", key_node.start_mark)
+                    continue
+                self.located.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self.build(value_node, (*path, key), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        convert = _SCALARS.get(node.tag)
+        if convert is None:
+            self._problem(_tag_message(node.tag), node.start_mark)
+            return None
+        try:
+            return convert(node.value)
+        except ValueError:
+            self._problem(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}", node.start_mark)
+            return None
+
+
+def load_text(text: str, file: str = "<spec>") -> Located:
+    """Parse YAML text into located data. Raises SpecError with every problem found."""
+    located = Located(None, file)
+    if len(text) > MAX_BYTES:
+        raise SpecError([Problem(f"the spec is {len(text):,} characters, more than the {MAX_BYTES:,} allowed", file)])
+    try:
+        node = yaml.compose(text, Loader=_CoreSchemaLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise SpecError([Problem(f"invalid YAML: {message}", file, line, column)]) from None
+    except yaml.YAMLError as error:
+        raise SpecError([Problem(f"invalid YAML: {error}", file)]) from None
+    except RecursionError:
+        raise SpecError([Problem(f"nesting too deep (more than {MAX_DEPTH} levels)", file)]) from None
+    if node is None:
+        raise SpecError([Problem("the spec is empty: expected a mapping with 'sequential:' or 'inputs:'/'layers:'/'outputs:'", file, 1, 1)])
+    builder = _Builder(located)
+    located.data = builder.build(node, (), 0)
+    if builder.problems:
+        raise SpecError(builder.problems)
+    if not isinstance(located.data, dict):
+        raise SpecError([located.problem(f"a spec must be a mapping of keys (name, sequential, layers, ...), received a {type(located.data).__name__}")])
+    return located
+
+
+def load_file(path: str | Path) -> Located:
+    """Read and parse a spec file. Missing, unreadable or non-UTF-8 files raise SpecError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem("no such file", str(path))]) from None
+    except OSError as error:
+        raise SpecError([Problem(f"cannot read the file: {error.strerror}", str(path))]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise SpecError([Problem(f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", str(path), line, 1)]) from None
+    return load_text(text, str(path))

@@ -1,0 +1,62 @@
+"""The `compile:`, `fit:` and `data:` sections of a spec (checked while validating; used by training).
+
+    compile:
+      optimizer: {type: sgd, learning_rate: 0.01, momentum: 0.9, nesterov: true}
+      loss: {main_output: binary_crossentropy, aux_output: binary_crossentropy}
+      loss_weights: {main_output: 1.0, aux_output: 0.2}
+      metrics: [accuracy]
+    fit: {epochs: 20, batch_size: 128, validation_split: 0.1}
+    data: {train: {dataset: digits}, test: {dataset: digits}}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from modelspec.callbacks import CallbackSpec
+from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
+
+# Filled in by the optimizer, loss, metric and data modules.
+OptimizerSpec = Any
+LossSpec = Any
+MetricSpec = Any
+DataSource = Any
+
+
+class CompileConfig(StrictModel):
+    """Keras's compile: optimizer, loss per output, loss weights, metrics per output."""
+
+    optimizer: OptimizerSpec = Field("rmsprop", description="A name (rmsprop, adam, sgd, ...) or {type: adam, learning_rate: 0.001, ...}.")
+    loss: LossSpec | list[LossSpec] | dict[Identifier, LossSpec] | None = Field(
+        None, description="One loss for every output, a list in output order, or a mapping by output name."
+    )
+    loss_weights: list[float] | dict[Identifier, float] | None = Field(None, description="Weights of the per-output losses in the total loss.")
+    metrics: list[MetricSpec] | dict[Identifier, MetricSpec | list[MetricSpec]] | None = Field(
+        None, description="Metrics for every output, or a mapping by output name."
+    )
+
+
+class FitConfig(StrictModel):
+    """Keras's fit arguments."""
+
+    epochs: PositiveInt = 1
+    batch_size: PositiveInt = 32
+    shuffle: bool | Literal["batch"] = Field(True, description="Shuffle the training samples each epoch; 'batch' shuffles within blocks.")
+    validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of the training data, taken from the end, held out for validation.")
+    class_weight: dict[NonNegativeInt, float] | None = Field(None, description="Weight of each class index in the loss.")
+    sample_weight: str | None = Field(None, description="A .npy file of per-sample weights for the training data.")
+    initial_epoch: NonNegativeInt = 0
+    steps_per_epoch: PositiveInt | None = None
+    validation_freq: PositiveInt = 1
+    callbacks: list[CallbackSpec] = Field(default_factory=list)
+    jit_compile: bool = Field(False, description="Compile the model with torch.compile.")
+
+
+class DataConfig(StrictModel):
+    """Where the arrays come from: a .npz path, {x: ..., y: ...} files, {dataset: digits} or {synthetic: {samples: N}}."""
+
+    train: DataSource | None = None
+    validation: DataSource | None = None
+    test: DataSource | None = None
