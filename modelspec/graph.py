@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 from modelspec.errors import Problem, ShapeError, SpecError, did_you_mean, format_choices
 from modelspec.layers import LayerConfig, Shape, Weight, format_shape
 from modelspec.layers.model import ExternalModel, Model
+from modelspec.reserved_names import RESERVED_NAMES
 from modelspec.source import Located
 from modelspec.spec import ModelBody, Reuse, Spec
 
@@ -240,6 +241,9 @@ class _Resolver:
                 if not self.bind_models(entry, path):
                     broken.add(id(entry))
                 layer_name = entry.name or self.auto_name(entry, taken | explicit)
+                if layer_name in RESERVED_NAMES:
+                    self.problem(f"the name '{layer_name}' is reserved (an attribute of torch modules): choose another", (*path, "name"))
+                    continue
                 if layer_name in taken:
                     owner = "an input" if layer_name in inputs else "another layer"
                     self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))

@@ -1,0 +1,1 @@
+"""The click front end of modelspec (installed as the package `modelspec_cli`)."""

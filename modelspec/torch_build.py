@@ -1,0 +1,86 @@
+"""Resolved graph -> torch module: a torch.fx GraphModule whose forward is straight-line code.
+
+Each layer is one submodule (named after the layer); each node is one `call_module` on it, so a
+shared layer's weights exist once. A layer's activation (Dense's `activation`, ...) is a separate
+`call_function` after its module, which lets training take the logits of a softmax or sigmoid
+output. `print(module.code)` shows the generated forward.
+
+Example:
+    module = build_module(graph)                       # forward(x) -> y
+    module = build_module(graph, logits={"y"})         # forward returns y's pre-activation
+"""
+
+from __future__ import annotations
+
+import operator
+
+from torch import fx, nn
+
+from modelspec.graph import Graph, TensorRef
+from modelspec.nn.activations import get_activation
+
+
+def _key(ref: TensorRef) -> tuple[str, int, int]:
+    return (ref.source, ref.node, ref.index)
+
+
+def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset()) -> fx.GraphModule:
+    """Compile `graph` into a GraphModule. Outputs named in `logits` are returned before their activation.
+
+    forward takes the inputs in the graph's input order and returns one tensor for a single
+    output, else a tuple in the graph's output order.
+    """
+    root = nn.Module()
+    for layer in graph.layers.values():
+        root.add_module(layer.name, layer.config.build(layer.nodes[0].input_shapes))
+
+    code = fx.Graph()
+    values: dict[tuple[str, int, int], fx.Node] = {}
+    pre_activation: dict[tuple[str, int, int], fx.Node] = {}
+    for name in graph.inputs:
+        values[(name, 0, 0)] = code.placeholder(name)
+    for node in graph.order:
+        layer = node.layer
+        args = tuple(values[_key(ref)] for ref in node.inputs)
+        result = code.call_module(layer.name, args)
+        if len(node.output_shapes) > 1:
+            for i in range(len(node.output_shapes)):
+                values[(layer.name, node.index, i)] = code.call_function(operator.getitem, (result, i))
+            continue
+        activation = layer.config.output_activation()
+        pre_activation[(layer.name, node.index, 0)] = result
+        if activation not in (None, "linear"):
+            result = code.call_function(get_activation(activation), (result,))
+        values[(layer.name, node.index, 0)] = result
+
+    results = []
+    for name, ref in graph.outputs.items():
+        key = _key(ref)
+        results.append(pre_activation.get(key, values[key]) if name in logits else values[key])
+    code.output(results[0] if len(results) == 1 else tuple(results))
+    module = fx.GraphModule(root, code, class_name=graph.name)
+    return module
+
+
+def output_activations(graph: Graph) -> dict[str, str | None]:
+    """The activation applied last to each output (softmax, sigmoid, ...), None when it is not a layer's."""
+    found: dict[str, str | None] = {}
+    for name, ref in graph.outputs.items():
+        layer = graph.layers.get(ref.source)
+        found[name] = layer.config.output_activation() if layer is not None and ref.index == 0 else None
+    return found
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) as Keras counts them: frozen parameters and persistent buffers are non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return trainable, sum(t.numel() for t in module.state_dict().values()) - trainable
+
+
+def set_trainable(module: nn.Module, graph: Graph) -> None:
+    """Freeze the parameters of layers declared `trainable: false` (and of frozen nested models)."""
+    for layer in graph.layers.values():
+        for weight_name, parameter in module.get_submodule(layer.name).named_parameters():
+            spec = layer.weights.get(weight_name)
+            if spec is not None and not spec.trainable:
+                parameter.requires_grad_(False)
