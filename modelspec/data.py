@@ -38,6 +38,7 @@ import csv
 import gzip
 import math
 import re
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -263,15 +264,19 @@ class _Loader:
         members = self._npz_members(path, path_text)
         if members is None:
             return None
-        if key is None:
-            if name_hint in members or len(members) != 1:
-                key = name_hint
-            else:
-                key = members[0]
+        if key is None and name_hint not in members and len(members) == 1:
+            key = members[0]
+        elif key is None:
+            if name_hint not in members:
+                named = f" and none is named '{name_hint}'" if name_hint else ""
+                self.fail(
+                    f"'{path_text}' holds {len(members)} arrays{named}: pick one as '{path_text}:key'; "
+                    f"it has {format_choices(members)}{did_you_mean(name_hint or '', members)}"
+                )
+                return None
+            key = name_hint
         if key not in members:
-            hint = did_you_mean(key, members) if key else ""
-            how = f"has no array '{key}'" if key else f"holds {len(members)} arrays: name one as '{path_text}:key'"
-            self.fail(f"'{path_text}' {how}; it has {format_choices(members)}{hint}")
+            self.fail(f"'{path_text}' has no array '{key}'; it has {format_choices(members) or 'none'}{did_you_mean(key, members)}")
             return None
         return self._read_npz_member(path, path_text, key)
 
@@ -459,7 +464,8 @@ def _read_csv(path: Path) -> np.ndarray:
         raise _CsvProblem("the file is empty")
     header = not any(_is_number(cell) for cell in first)
     try:  # fast path in C; on failure, a slow pass finds the line and column to report
-        with _open_text(path) as text:
+        with _open_text(path) as text, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": reported below
             table = np.loadtxt(text, delimiter=",", skiprows=int(header), ndmin=2, dtype=np.float64, comments=None, quotechar='"')
     except ValueError:
         _diagnose_csv(path, header)
@@ -606,7 +612,10 @@ class _Checker:
             return True
         what = "class ids" if one_hot else "shape"
         if len(received) != len(expected):
-            message = f"{label} has {len(received)} dimension(s), shape {_shape_text(received)}; the model's {spec.role} '{spec.name}' expects {len(spec.shape)}: {spec.shape_text}"
+            message = (
+                f"{label} has shape {_shape_text(received)} ({_dims(len(received))}); the model's {spec.role} '{spec.name}' "
+                f"expects {spec.shape_text} ({_dims(len(spec.shape))})"
+            )
         else:
             message = f"{label} has {what} {_shape_text(received)}; the model's {spec.role} '{spec.name}' expects {spec.shape_text}"
         if spec.label_kind == "sparse" and len(received) == len(expected) + 1 and received[-1] == spec.num_classes:
@@ -679,6 +688,10 @@ class _Checker:
                     f"{n} samples is not a multiple of the model's fixed batch size {batch} "
                     f"(a stateful model needs full batches): use {down} or {up} samples"
                 )
+
+
+def _dims(rank: int) -> str:
+    return f"{rank} dimension" + ("" if rank == 1 else "s")
 
 
 def _is_integral(array: np.ndarray) -> bool:

@@ -262,14 +262,15 @@ class _Resolver:
         if cyclic:
             names = " -> ".join(n.key for n in cyclic)
             self.problem(f"the layers form a cycle: {names} (a layer's output cannot feed back into its own input)", cyclic[0].path)
-        failed_before = len(self.problems)
-        for node in order:
-            if id(node.layer.config) not in broken:
-                self.infer(node, inputs, layers)
-        self.check_shared_weights(layers, len(self.problems) > failed_before)
+        if inputs or not body.is_sequential:
+            for node in order:
+                if id(node.layer.config) not in broken:
+                    self.infer(node, inputs, layers)
+        self.check_shared_weights(layers)
 
         output_refs = self.outputs(body, prefix, nodes, inputs, layers)
-        self.check_connected(prefix, inputs, nodes, output_refs, layers)
+        if len(self.problems) == count:  # unconnected parts are worth reporting only once the rest is sound
+            self.check_connected(prefix, inputs, nodes, output_refs, layers)
         if len(self.problems) > count:
             return None
         output_shapes = {
@@ -437,7 +438,7 @@ class _Resolver:
             return
         node.input_shapes = shapes
 
-    def check_shared_weights(self, layers: dict[str, ResolvedLayer], had_problems: bool) -> None:
+    def check_shared_weights(self, layers: dict[str, ResolvedLayer]) -> None:
         for layer in layers.values():
             first = layer.nodes[0] if layer.nodes else None
             if first is None or first.input_shapes is None:

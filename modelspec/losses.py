@@ -151,9 +151,12 @@ else:
 _CONFIG_ADAPTER: TypeAdapter[Any] = TypeAdapter(Annotated[LossConfig, Field(discriminator="type")])
 
 
-def loss_config(spec: LossSpec) -> LossConfig:
-    """The config of a loss spec, aliases resolved: `mse` -> `PlainLoss(type='mean_squared_error')`."""
-    if isinstance(spec, str):
-        spec = _CONFIG_ADAPTER.validate_python({"type": spec})
+def loss_config(spec: LossSpec | dict[str, Any]) -> LossConfig:
+    """The config of a loss spec, aliases resolved: `mse` -> `PlainLoss(type='mean_squared_error')`.
+
+    Takes a validated spec value, or a raw name or mapping (validated here).
+    """
+    if isinstance(spec, (str, dict)):
+        spec = _CONFIG_ADAPTER.validate_python({"type": spec} if isinstance(spec, str) else spec)
     canonical = LOSS_ALIASES.get(spec.type, spec.type)
     return spec if canonical == spec.type else spec.model_copy(update={"type": canonical})

@@ -9,7 +9,7 @@ No torch here: this module is used while validating specs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, Sequence, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence, Union, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -92,19 +92,20 @@ else:
 _CONFIG_ADAPTER: TypeAdapter[MetricConfig] = TypeAdapter(Annotated[MetricConfig, Field(discriminator="type")])
 
 
-def metric_config(spec: MetricSpec) -> MetricConfig:
+def metric_config(spec: MetricSpec | dict[str, Any]) -> MetricConfig:
     """The config of a metric spec: aliases resolved, `name` set to the name Keras reports.
 
     `acc` -> `PlainMetric(type='accuracy', name='acc')`; `{type: mse}` -> name `mean_squared_error`.
     "accuracy" stays unresolved here: resolve_accuracy needs the loss and the output shape.
     """
     written = spec if isinstance(spec, str) else None
-    config = _CONFIG_ADAPTER.validate_python({"type": spec}) if isinstance(spec, str) else spec
+    raw = {"type": spec} if isinstance(spec, str) else spec
+    config = _CONFIG_ADAPTER.validate_python(raw) if isinstance(raw, dict) else raw
     canonical = METRIC_ALIASES.get(config.type, config.type)
     return config.model_copy(update={"type": canonical, "name": config.name or written or canonical})
 
 
-def metric_name(spec: MetricSpec, output_name: str | None = None) -> str:
+def metric_name(spec: MetricSpec | dict[str, Any], output_name: str | None = None) -> str:
     """The name Keras reports: `acc`, or `out_acc` when `output_name` is given (multi-output models)."""
     name = metric_config(spec).name
     return f"{output_name}_{name}" if output_name else name
