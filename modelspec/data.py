@@ -629,11 +629,11 @@ class _Checker:
 
     def values(self, spec: ArraySpec, array: np.ndarray, label: str, one_hot: bool) -> bool:
         if array.dtype.kind == "f":
-            n_nan, first_nan, _ = _first_bad(array, np.isnan)
-            n_inf, first_inf, _ = _first_bad(array, np.isinf)
-            if n_nan or n_inf:
-                parts = [f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "infinite")) if n]
-                self.fail(f"{label} has {' and '.join(parts)} value(s), the first at index {_index_text(first_nan or first_inf)}")
+            count, first, _ = _first_bad(array, lambda c: ~np.isfinite(c))
+            if count:
+                n_nan = _first_bad(array, np.isnan)[0]
+                parts = [f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (count - n_nan, "infinite")) if n]
+                self.fail(f"{label} has {' and '.join(parts)} value(s), the first at index {_index_text(first)}")
                 return False
         ok = True
         if spec.dtype != "float32" and array.dtype.kind == "f":
@@ -738,6 +738,8 @@ def split_validation(arrays: dict[str, np.ndarray], fraction: float) -> tuple[Ar
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation_split must be in (0, 1), received {fraction}")
     sizes = {int(a.shape[0]) for a in arrays.values()}
+    if not sizes:
+        raise DataError("no arrays to split")
     if len(sizes) != 1:
         raise DataError(f"cannot split arrays of different lengths: {sorted(sizes)}")
     n = sizes.pop()

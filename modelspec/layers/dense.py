@@ -12,8 +12,9 @@ from pydantic import Field
 
 from modelspec.activations import ActivationName
 from modelspec.config import PositiveInt
+from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, register
+from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
 
 
 @register
@@ -40,7 +41,10 @@ class Dense(LayerConfig):
         return (*input_shape[:-1], self.units)
 
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
-        features = self.known(self.single(input_shapes)[-1], "last input dimension")
+        shape = self.single(input_shapes)
+        if shape[-1] is None:
+            raise ShapeError(f"Dense needs a known last input dimension (the features), received shape {format_shape(shape)}")
+        features = shape[-1]
         found = {"kernel": Weight((self.units, features))}
         if self.use_bias:
             found["bias"] = Weight((self.units,))

@@ -73,8 +73,7 @@ class KerasLSTM(nn.Module):
             initialize(self.bias, self.bias_initializer)
             if self.unit_forget_bias:
                 with torch.no_grad():
-                    self.bias[self.units : 2 * self.units] = 0.0
-                    self.bias[self.units : 2 * self.units] += 1.0
+                    self.bias[self.units : 2 * self.units] = 1.0  # Keras: [init(u), ones(u), init(2u)]
 
     def reset_states(self) -> None:
         """Forget the carried states (stateful): the next call starts from zeros."""

@@ -1,0 +1,86 @@
+"""`modelspec validate` and `modelspec summary`: exit codes, located messages, tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from modelspec_cli.main import main
+from tests.helpers import SPECS, write
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_validate_ok_for_every_example():
+    result = run("validate", *map(str, sorted(SPECS.glob("*.yaml"))))
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == len(list(SPECS.glob("*.yaml")))
+
+
+def test_validate_reports_every_problem_with_exit_2(tmp_path):
+    bad = write(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 0, input_dim: 3}\n  - {type: Dence}\n")
+    other = write(tmp_path, "name: m\nsequential: [}\n", "broken.yaml")
+    result = run("validate", str(bad), str(other))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"{bad}:3:") and "greater than 0" in lines[0]
+    assert lines[1].startswith(f"{bad}:4:") and "Dence" in lines[1]
+    assert lines[2].startswith(f"{other}:2:") and "invalid YAML" in lines[2]
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_exit_2(tmp_path):
+    result = run("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_summary_table_shows_keras_columns_and_totals():
+    result = CliRunner().invoke(main, ["summary", str(SPECS / "mnist_mlp.yaml")], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    for text in ("Layer (type)", "Output Shape", "Param #", "dense (Dense)", "(None, 512)", "262,656", "Total params: 669,706 (2.55 MB)", "Trainable params: 669,706", "Non-trainable params: 0 (0 B)"):
+        assert text in result.output, text
+
+
+def test_summary_json_document():
+    result = run("summary", str(SPECS / "shared_lstm_tweets.yaml"), "--json")
+    document = json.loads(result.output)
+    assert set(document) >= {"name", "total_params", "trainable_params", "non_trainable_params", "layers"}
+    assert document["total_params"] == 82_305
+    shared = next(layer for layer in document["layers"] if layer["name"] == "shared_lstm")
+    assert shared["type"] == "LSTM" and shared["params"] == 82_176 and shared["trainable"] is True
+    assert shared["nodes"] == [
+        {"index": 0, "inputs": ["tweet_a"], "input_shapes": [[None, 280, 256]], "output_shape": [None, 64]},
+        {"index": 1, "inputs": ["tweet_b"], "input_shapes": [[None, 280, 256]], "output_shape": [None, 64]},
+    ]
+    merged = next(layer for layer in document["layers"] if layer["name"] == "merged")
+    assert merged["nodes"][0]["inputs"] == ["shared_lstm@0", "shared_lstm@1"]
+
+
+def test_summary_of_bad_spec_is_exit_2(tmp_path):
+    result = run("summary", str(write(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 3}\n")))
+    assert result.exit_code == 2 and "must declare the input shape" in result.output
+
+
+def test_validate_and_summary_never_import_torch():
+    code = (
+        "import sys\n"
+        "from modelspec_cli.main import main\n"
+        f"sys.argv = ['modelspec', 'summary', {str(SPECS / 'headline.yaml')!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_console_script_runs_as_a_subprocess(tmp_path):
+    completed = subprocess.run(["modelspec", "validate", str(SPECS / "headline.yaml")], capture_output=True, text=True)
+    assert completed.returncode == 0 and "ok" in completed.stdout
+    bad = write(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 3}\n")
+    completed = subprocess.run(["modelspec", "validate", str(bad)], capture_output=True, text=True)
+    assert completed.returncode == 2 and completed.stderr.startswith(f"{bad}:3:5:") and "Traceback" not in completed.stderr
