@@ -37,18 +37,24 @@ from __future__ import annotations
 import csv
 import gzip
 import math
-import re
 import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Literal
+from typing import Any, Iterator, Literal
 
 import numpy as np
-from pydantic import AfterValidator, Discriminator, Field, Tag
 
-from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
+from modelspec.data_spec import (  # noqa: F401  (re-exported)
+    FILE_SUFFIXES,
+    DatasetSource,
+    DataSource,
+    FilesSource,
+    SyntheticOptions,
+    SyntheticSource,
+    _split_key,
+)
 from modelspec.datasets import digits
 from modelspec.errors import DataError, did_you_mean, format_choices
 
@@ -66,102 +72,12 @@ __all__ = [
 
 DTYPES = ("float32", "int32", "int64", "bool")
 LABEL_KINDS = ("categorical", "sparse", "binary")
-FILE_SUFFIXES = (".npy", ".npz", ".csv", ".csv.gz")
 #: Size given by `{synthetic: ...}` to a non-batch dimension the model leaves unknown (a sequence length).
 SYNTHETIC_UNKNOWN_DIM = 8
 #: Values of a synthetic integer input without a `high` bound lie in [0, SYNTHETIC_INT_HIGH).
 SYNTHETIC_INT_HIGH = 10
 _CHUNK_BYTES = 16 * 1024 * 1024  # value checks scan large (memory-mapped) arrays in slices this big
 _READ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, KeyError, zipfile.BadZipFile, zlib.error, csv.Error)
-
-
-# ----- spec models ---------------------------------------------------------------------------
-def _split_key(text: str) -> tuple[str, str | None]:
-    """'a.npz:key' -> ('a.npz', 'key'); anything else -> (text, None)."""
-    path, sep, key = text.rpartition(":")
-    if sep and path.lower().endswith(".npz") and key and not re.search(r"[/\\]", key):
-        return path, key
-    return text, None
-
-
-def _check_file(text: str) -> str:
-    path, _ = _split_key(text)
-    if not path.lower().endswith(FILE_SUFFIXES):
-        raise ValueError(f"'{text}' is not a data file: expected a name ending in {', '.join(FILE_SUFFIXES)} (or file.npz:key)")
-    return text
-
-
-def _check_npz(text: str) -> str:
-    if not text.lower().endswith(".npz"):
-        raise ValueError(f"'{text}' is not an .npz file: a single path must be an .npz archive holding every array (or use {{x: ..., y: ...}})")
-    return text
-
-
-#: A `.npy`, `.npz`, `file.npz:key`, `.csv` or `.csv.gz` path, relative to the spec file.
-FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_file)]
-#: An `.npz` archive holding every array, relative to the spec file.
-NpzPath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_npz)]
-#: One file (a single input or output) or a mapping of names to files.
-ArrayFiles = Annotated[
-    Annotated[FilePath, Tag("FilePath")] | Annotated[dict[Identifier, FilePath], Field(min_length=1), Tag("FileMap")],
-    Discriminator(
-        lambda value: "FilePath" if isinstance(value, str) else "FileMap" if isinstance(value, dict) else None,
-        custom_error_type="invalid_array_files",
-        custom_error_message="expected a file path or a mapping of names to file paths",
-    ),
-]
-
-
-class FilesSource(StrictModel):
-    """Arrays read from files: `{x: {name: path, ...}, y: {name: path, ...}}`, or `{x: path, y: path}`."""
-
-    x: ArrayFiles = Field(description="The model's inputs: a file (one input) or a mapping of input names to files.")
-    y: ArrayFiles | None = Field(None, description="The targets: a file (one output) or a mapping of output names to files. Not needed to predict.")
-
-
-class DatasetSource(StrictModel):
-    """A dataset that ships with modelspec: `{dataset: digits}`."""
-
-    dataset: Literal["digits"] = Field(description="UCI hand-written digits: 1,797 images of 8x8 pixels in [0, 1], 10 classes.")
-    split: Literal["train", "test", "all"] | None = Field(
-        None, description="Rows to use: train = first 80%, test = last 20%. Default: train under data.train, test elsewhere."
-    )
-
-
-class SyntheticOptions(StrictModel):
-    samples: PositiveInt = Field(128, description="Number of samples.")
-    seed: NonNegativeInt = Field(0, description="Random seed (mixed with the split and array name).")
-
-
-class SyntheticSource(StrictModel):
-    """Random arrays shaped like the model's inputs and outputs: `{synthetic: {samples: 256, seed: 0}}`."""
-
-    synthetic: SyntheticOptions = Field(description="Floats in [0, 1), integers below each input's bound, labels valid for the loss.")
-
-
-def _source_tag(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "DataPath"
-    if isinstance(value, dict):
-        return "DatasetSource" if "dataset" in value else "SyntheticSource" if "synthetic" in value else "FilesSource"
-    if isinstance(value, StrictModel):
-        return type(value).__name__
-    return None
-
-
-#: The type of `data.train`, `data.validation` and `data.test`. Errors are located under a tag
-#: (DataPath, FilesSource, DatasetSource, SyntheticSource) that is not a YAML key.
-DataSource = Annotated[
-    Annotated[NpzPath, Tag("DataPath")]
-    | Annotated[FilesSource, Tag("FilesSource")]
-    | Annotated[DatasetSource, Tag("DatasetSource")]
-    | Annotated[SyntheticSource, Tag("SyntheticSource")],
-    Discriminator(
-        _source_tag,
-        custom_error_type="invalid_data_source",
-        custom_error_message="expected an .npz path, {x: ..., y: ...}, {dataset: digits} or {synthetic: {samples: N}}",
-    ),
-]
 
 
 # ----- expectations --------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class PlainLoss(StrictModel):
     ]
 
 
-LossConfig = Union[CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, Huber, PlainLoss]
+LossConfig = CategoricalCrossentropy | SparseCategoricalCrossentropy | BinaryCrossentropy | Huber | PlainLoss
 
 _LOSS_CONFIGS: dict[str, type[StrictModel]] = {
     name: cls for cls in get_args(LossConfig) for name in get_args(cls.model_fields["type"].annotation)
@@ -132,7 +132,7 @@ def name_or_config(kind: str, configs: dict[str, type[StrictModel]]) -> Any:
     members = [Annotated[Literal[names], Tag("name")]]  # type: ignore[valid-type]
     members += [Annotated[cls, Tag(name)] for name, cls in configs.items()]
     return Annotated[
-        Union[tuple(members)],  # type: ignore[valid-type]
+        Union[tuple(members)],  # type: ignore[valid-type]  # noqa: UP007 (a runtime-built union)
         Discriminator(
             tag,
             custom_error_type=f"{kind}_type",
@@ -143,7 +143,7 @@ def name_or_config(kind: str, configs: dict[str, type[StrictModel]]) -> Any:
 
 
 if TYPE_CHECKING:
-    LossSpec = Union[LossName, LossConfig]
+    LossSpec = LossName | LossConfig
 else:
     #: The field type of a loss in a spec: `mse` or `{type: huber, delta: 2.0}`.
     LossSpec = name_or_config("loss", _LOSS_CONFIGS)

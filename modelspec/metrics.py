@@ -9,7 +9,8 @@ No torch here: this module is used while validating specs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Sequence, Union, get_args
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -77,14 +78,14 @@ class AUC(StrictModel):
     name: Identifier | None = None
 
 
-MetricConfig = Union[PlainMetric, BinaryAccuracy, TopKAccuracy, PrecisionRecall, AUC]
+MetricConfig = PlainMetric | BinaryAccuracy | TopKAccuracy | PrecisionRecall | AUC
 
 _METRIC_CONFIGS: dict[str, type[StrictModel]] = {
     name: cls for cls in get_args(MetricConfig) for name in get_args(cls.model_fields["type"].annotation)
 }
 
 if TYPE_CHECKING:
-    MetricSpec = Union[MetricName, MetricConfig]
+    MetricSpec = MetricName | MetricConfig
 else:
     #: The field type of one metric in a spec: `acc` or `{type: auc, num_thresholds: 100}`.
     MetricSpec = name_or_config("metric", _METRIC_CONFIGS)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Callable, ClassVar, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypeVar, Union
 
 from pydantic import (
     BeforeValidator,
@@ -51,7 +51,7 @@ Momentum = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 # ----- learning-rate schedules -------------------------------------------------------------------
-class Schedule(StrictModel):
+class LearningRateSchedule(StrictModel):
     """A learning rate as a function of the optimizer's iteration count (0 at the first update)."""
 
     type: str
@@ -61,8 +61,8 @@ class Schedule(StrictModel):
         raise NotImplementedError
 
 
-SCHEDULES: dict[str, type[Schedule]] = {}
-S = TypeVar("S", bound=type[Schedule])
+SCHEDULES: dict[str, type[LearningRateSchedule]] = {}
+S = TypeVar("S", bound=type[LearningRateSchedule])
 
 
 def _register_schedule(cls: S) -> S:
@@ -72,7 +72,7 @@ def _register_schedule(cls: S) -> S:
 
 
 @_register_schedule
-class ExponentialDecay(Schedule):
+class ExponentialDecay(LearningRateSchedule):
     """initial_learning_rate * decay_rate ** (step / decay_steps); the exponent is floored when staircase.
 
         learning_rate: {type: ExponentialDecay, initial_learning_rate: 0.1, decay_steps: 1000, decay_rate: 0.96}
@@ -92,7 +92,7 @@ class ExponentialDecay(Schedule):
 
 
 @_register_schedule
-class CosineDecay(Schedule):
+class CosineDecay(LearningRateSchedule):
     """Optional linear warmup from initial_learning_rate to warmup_target over warmup_steps, then a cosine
     decay over decay_steps from warmup_target (or initial_learning_rate without warmup) to alpha times it.
 
@@ -121,7 +121,7 @@ class CosineDecay(Schedule):
 
 
 @_register_schedule
-class PiecewiseConstantDecay(Schedule):
+class PiecewiseConstantDecay(LearningRateSchedule):
     """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <= boundaries[i],
     values[-1] after the last boundary.
 
@@ -164,7 +164,7 @@ def _check_schedule_type(value: Any) -> Any:
 def _learning_rate_tag(value: Any) -> str:
     if isinstance(value, dict):
         return value["type"]
-    return value.type if isinstance(value, Schedule) else "float"
+    return value.type if isinstance(value, LearningRateSchedule) else "float"
 
 
 #: A schedule config, discriminated on `type`.
@@ -182,7 +182,7 @@ LearningRate = Annotated[
 
 
 # ----- optimizers -------------------------------------------------------------------------------
-class Optimizer(StrictModel):
+class BaseOptimizer(StrictModel):
     """Arguments every Keras optimizer takes. Subclasses set `type` (lowercase name first, then the class name)."""
 
     type: str
@@ -198,7 +198,7 @@ class Optimizer(StrictModel):
         return OPTIMIZER_IDENTIFIERS[value]
 
     @model_validator(mode="after")
-    def _one_clip(self) -> "Optimizer":
+    def _one_clip(self) -> "BaseOptimizer":
         if sum(v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
             raise ValueError(
                 "only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
@@ -211,10 +211,10 @@ class Optimizer(StrictModel):
         raise NotImplementedError(f"{type(self).__name__} has no torch implementation")
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {}
+OPTIMIZERS: dict[str, type[BaseOptimizer]] = {}
 #: Every accepted identifier ("adam", "Adam", ...) -> the canonical lowercase name.
 OPTIMIZER_IDENTIFIERS: dict[str, str] = {}
-O = TypeVar("O", bound=type[Optimizer])
+O = TypeVar("O", bound=type[BaseOptimizer])
 
 
 def _register(cls: O) -> O:
@@ -226,7 +226,7 @@ def _register(cls: O) -> O:
 
 
 @_register
-class SGD(Optimizer):
+class SGD(BaseOptimizer):
     """Gradient descent with (Nesterov) momentum in Keras's velocity form.
 
         optimizer: {type: sgd, learning_rate: 0.01, momentum: 0.9, nesterov: true}
@@ -244,7 +244,7 @@ class SGD(Optimizer):
 
 
 @_register
-class RMSprop(Optimizer):
+class RMSprop(BaseOptimizer):
     """RMSprop, epsilon inside the square root; optionally centered and with momentum.
 
         optimizer: {type: rmsprop, learning_rate: 0.001, rho: 0.9, momentum: 0.0, centered: false}
@@ -263,7 +263,7 @@ class RMSprop(Optimizer):
 
 
 @_register
-class Adam(Optimizer):
+class Adam(BaseOptimizer):
     """Adam with Keras's "epsilon hat" (bias correction folded into the step size); optionally AMSGrad.
 
         optimizer: {type: adam, learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, amsgrad: true}
@@ -298,7 +298,7 @@ class AdamW(Adam):
 
 
 @_register
-class Adagrad(Optimizer):
+class Adagrad(BaseOptimizer):
     """Adagrad: an accumulator of squared gradients, starting at initial_accumulator_value.
 
         optimizer: {type: adagrad, learning_rate: 0.001, initial_accumulator_value: 0.1}
@@ -315,7 +315,7 @@ class Adagrad(Optimizer):
 
 
 @_register
-class Adadelta(Optimizer):
+class Adadelta(BaseOptimizer):
     """Adadelta with a learning rate (1.0 gives the paper's form).
 
         optimizer: {type: adadelta, learning_rate: 1.0, rho: 0.95}
@@ -332,7 +332,7 @@ class Adadelta(Optimizer):
 
 
 @_register
-class Adamax(Optimizer):
+class Adamax(BaseOptimizer):
     """Adamax: Adam with the infinity norm.
 
         optimizer: {type: adamax, learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999}
@@ -350,7 +350,7 @@ class Adamax(Optimizer):
 
 
 @_register
-class Nadam(Optimizer):
+class Nadam(BaseOptimizer):
     """Nadam: Adam with Nesterov momentum and Dozat's momentum schedule (0.96 decay).
 
         optimizer: {type: nadam, learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999}
@@ -409,15 +409,15 @@ OptimizerSpec = Annotated[
     BeforeValidator(_optimizer_identifier, json_schema_input_type=Union[OptimizerName, OptimizerConfig]),
 ]
 
-_SPEC_ADAPTER: TypeAdapter[Optimizer] = TypeAdapter(OptimizerSpec)
+_SPEC_ADAPTER: TypeAdapter[BaseOptimizer] = TypeAdapter(OptimizerSpec)
 
 
-def optimizer_config(spec: str | dict[str, Any] | Optimizer) -> Optimizer:
+def optimizer_config(spec: str | dict[str, Any] | BaseOptimizer) -> BaseOptimizer:
     """The config for a Keras identifier (defaults), a mapping, or a config (returned as is).
 
     Raises SpecError listing every problem, e.g. for an unknown name or a misspelled argument.
     """
-    if isinstance(spec, Optimizer):
+    if isinstance(spec, BaseOptimizer):
         return spec
     try:
         return _SPEC_ADAPTER.validate_python(spec)

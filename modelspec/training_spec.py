@@ -11,18 +11,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from modelspec.callbacks import CallbackSpec
 from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
-
-# Filled in by the optimizer, loss, metric and data modules.
-OptimizerSpec = Any
-LossSpec = Any
-MetricSpec = Any
-DataSource = Any
+from modelspec.data_spec import DataSource
+from modelspec.losses import LossSpec
+from modelspec.metrics import MetricSpec
+from modelspec.optimizers import OptimizerSpec
 
 
 class CompileConfig(StrictModel):

@@ -127,7 +127,16 @@ def load_spec(path: str | Path) -> tuple[Spec, Located]:
     return validate_located(located), located
 
 
+def check_located(located: Located) -> tuple[Spec, Graph]:
+    """Validate and resolve located spec data, and check its compile section against the graph."""
+    from modelspec.plan import plan_training
+
+    spec = validate_located(located)
+    graph = resolve(spec, located, load_spec)
+    plan_training(spec, graph, located)
+    return spec, graph
+
+
 def check_file(path: str | Path) -> tuple[Spec, Graph]:
     """Load, validate and resolve a spec file. Raises SpecError with every problem."""
-    spec, located = load_spec(path)
-    return spec, resolve(spec, located, load_spec)
+    return check_located(load_file(path))

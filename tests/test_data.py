@@ -510,3 +510,17 @@ def test_data_module_does_not_import_torch():
 
     code = "import sys, modelspec.data; assert 'torch' not in sys.modules and 'sklearn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_prediction_suggests_a_misspelled_input_without_flagging_targets(tmp_path):
+    np.savez(tmp_path / "p.npz", featurs=features(), label=one_hot(np.arange(10) % 3))
+    inputs = [ArraySpec("features", (None, 4)), ArraySpec("meta", (None, 2))]
+    message = data_error(load_checked, "p.npz", inputs, tmp_path, split="test")
+    assert "missing array 'features'" in message and "did you mean 'featurs'?" in message
+    assert "unexpected" not in message
+
+
+def test_integers_too_large_for_the_dtype():
+    expected = [ArraySpec("tokens", (None, 2), "int32")]
+    message = data_error(check_arrays, {"tokens": np.array([[1, 2**40]])}, expected, "data.train")
+    assert "1 int32 values outside [-2147483648, 2147483648), the first 1099511627776 at index (0, 1)" in message

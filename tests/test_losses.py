@@ -9,8 +9,14 @@ from pydantic import ValidationError
 
 from modelspec.config import StrictModel
 from modelspec.losses import (
-    LOSS_ALIASES, LOSS_NAMES, BinaryCrossentropy, CategoricalCrossentropy, LossSpec, PlainLoss,
-    SparseCategoricalCrossentropy, loss_config,
+    LOSS_ALIASES,
+    LOSS_NAMES,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    LossSpec,
+    PlainLoss,
+    SparseCategoricalCrossentropy,
+    loss_config,
 )
 from modelspec.training.losses import LOSSES, build_loss, logits_variant
 

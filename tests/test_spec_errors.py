@@ -259,3 +259,26 @@ def test_non_utf8_file(tmp_path):
     with pytest.raises(SpecError, match="not UTF-8") as caught:
         load_file(path)
     assert caught.value.problems[0].line == 2
+
+
+def test_compile_names_unknown_outputs(tmp_path):
+    text = """
+    name: m
+    inputs: {a: {shape: [4]}}
+    layers:
+      - {name: out_one, type: Dense, units: 1, inputs: a}
+      - {name: out_two, type: Dense, units: 1, inputs: a}
+    outputs: [out_one, out_two]
+    compile:
+      loss: {out_one: mse, out_tow: mse}
+      loss_weights: [1.0]
+    """
+    found = problems(tmp_path, text)
+    assert any("'out_tow' is not an output" in p.message and "did you mean 'out_two'" in p.message and p.line == 8 for p in found)
+    assert any("loss_weights: a list needs one entry per output (2" in p.message for p in found)
+
+
+def test_compile_values_are_checked(tmp_path):
+    found = problems(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\ncompile:\n  optimizer: adamm\n  loss: mse\n  metrics: [acuracy]\n")
+    assert any("adamm" in p.message and "adam" in p.message and p.line == 5 for p in found)
+    assert any("acuracy" in p.message and "accuracy" in p.message and p.line == 7 for p in found)

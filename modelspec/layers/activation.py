@@ -18,7 +18,8 @@ from modelspec.layers.base import LayerConfig, Shape, register
 class Activation(LayerConfig):
     """Applies `activation` elementwise (softmax over the last axis); the shape is unchanged.
 
-    The built module applies the activation itself (`output_activation()` stays None).
+    The module is an identity and the compiled graph applies the activation after it, as for
+    Dense's `activation`: a softmax Activation at the output still lets training use the logits.
     """
 
     type: Literal["Activation"]
@@ -29,7 +30,10 @@ class Activation(LayerConfig):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.activation import KerasActivation
+    def output_activation(self) -> str | None:
+        return self.activation
 
-        return KerasActivation(self.activation)
+    def build(self, input_shapes: list[Shape]):
+        from torch import nn
+
+        return nn.Identity()

@@ -90,6 +90,10 @@ class LayerConfig(StrictModel):
         """Weights the layer creates when built on these inputs (none by default)."""
         return {}
 
+    def input_bound(self) -> int | None:
+        """Integer inputs must lie in [0, bound) (Embedding: input_dim); None when any value goes."""
+        return None
+
     def output_activation(self) -> str | None:
         """The activation applied to the module's output by the compiled graph (Dense, Conv2D: `activation`)."""
         return None

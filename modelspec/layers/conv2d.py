@@ -58,7 +58,7 @@ class Conv2D(LayerConfig):
     family = "convolution"
 
     @model_validator(mode="after")
-    def _check_arguments(self) -> "Conv2D":
+    def _check_arguments(self) -> Conv2D:
         if max(pair(self.strides)) > 1 and max(pair(self.dilation_rate)) > 1:
             raise ValueError(
                 f"strides > 1 is not supported together with dilation_rate > 1, received strides={self.strides} "

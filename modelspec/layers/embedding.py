@@ -30,6 +30,10 @@ class Embedding(LayerConfig):
 
     family = "core"
     input_declaration_keys = ("input_length",)
+    input_dtype = "int64"
+
+    def input_bound(self) -> int | None:
+        return self.input_dim
 
     def declared_feature_shape(self) -> tuple[int, ...] | None:
         return None if self.input_length is None else (self.input_length,)

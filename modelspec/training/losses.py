@@ -14,15 +14,21 @@ Everything is vectorised: no .item(), no host sync.
 from __future__ import annotations
 
 import math
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from modelspec.losses import (
-    BinaryCrossentropy, CategoricalCrossentropy, Huber, LossConfig, LossSpec,
-    SparseCategoricalCrossentropy, loss_config,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    Huber,
+    LossConfig,
+    LossSpec,
+    SparseCategoricalCrossentropy,
+    loss_config,
 )
 
 EPSILON = 1e-7  # keras.backend.epsilon()

@@ -13,8 +13,8 @@ update, on that update's device.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -23,7 +23,11 @@ from modelspec.config import Dimension
 from modelspec.losses import LossSpec, loss_config
 from modelspec.metrics import AUC, MetricConfig, MetricSpec, PrecisionRecall, metric_config, resolve_accuracy
 from modelspec.training.losses import (
-    compute_dtype, divide_no_nan, mean_absolute_error, mean_squared_error, squeeze_or_expand_to_same_rank,
+    compute_dtype,
+    divide_no_nan,
+    mean_absolute_error,
+    mean_squared_error,
+    squeeze_or_expand_to_same_rank,
 )
 
 Weight = Tensor | float | int | None
@@ -217,7 +221,7 @@ class AUCMetric(Metric):
         if not isinstance(self._state.get("tp"), Tensor):
             return torch.tensor(0.0)
         tp, fp, tn, fn = (self._state[key] for key in ("tp", "fp", "tn", "fn"))
-        return auc_from_counts(tp, fp, tn, fn, self.config.curve, self.config.summation_method)  # type: ignore[arg-type]
+        return auc_from_counts(tp, fp, tn, fn, self.config.curve, self.config.summation_method)
 
 
 def _interpolate_pr_auc(tp: Tensor, fp: Tensor, fn: Tensor) -> Tensor:

@@ -28,8 +28,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor
 
-from modelspec.optimizers import Optimizer as OptimizerConfig
-from modelspec.optimizers import Schedule, optimizer_config
+from modelspec.optimizers import BaseOptimizer, LearningRateSchedule, OptimizerConfig, optimizer_config
 
 Slots = dict[str, list[Tensor]]
 
@@ -40,10 +39,10 @@ class KerasOptimizer(torch.optim.Optimizer):
     Subclasses define `slots(param)` (new per-parameter state) and `update(...)`.
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], config: OptimizerConfig):
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], config: BaseOptimizer):
         learning_rate = config.learning_rate
         self.config = config
-        self.schedule: Schedule | None = learning_rate if isinstance(learning_rate, Schedule) else None
+        self.schedule: LearningRateSchedule | None = learning_rate if isinstance(learning_rate, LearningRateSchedule) else None
         first = self.schedule.value(0) if self.schedule is not None else float(learning_rate)
         super().__init__(params, {"lr": first, "iterations": 0, **self.group_state()})
 

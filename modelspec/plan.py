@@ -1,0 +1,128 @@
+"""Spec + graph -> what training needs to know, without torch: per-output losses, loss weights,
+metrics, and the arrays the data must provide.
+
+Keras's compile rules: one loss applies to every output, a list assigns losses in output
+order, a mapping by output name (outputs it leaves out are not trained); the same for
+loss_weights (default 1.0); metrics as a list apply to every output, or a mapping by output.
+Reported names follow Keras: `loss`, and for several outputs `<output>_loss`, `<output>_<metric>`.
+
+Example:
+    plan = plan_training(spec, graph, located)
+    plan.outputs["main_output"].loss_weight      # 1.0
+    plan.expected                               # [ArraySpec("main_input", (None, 100), "int32", "input", high=10000), ...]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
+from modelspec.graph import Graph
+from modelspec.layers import Shape
+from modelspec.losses import loss_config
+from modelspec.metrics import metric_config
+from modelspec.optimizers import optimizer_config
+from modelspec.source import Located
+from modelspec.spec import Spec
+
+#: Loss type -> the kind of labels it takes (for data checks and class weights).
+LABEL_KINDS = {
+    "categorical_crossentropy": "categorical",
+    "sparse_categorical_crossentropy": "sparse",
+    "binary_crossentropy": "binary",
+}
+
+
+@dataclass
+class OutputPlan:
+    """How one output is trained and measured."""
+
+    name: str
+    shape: Shape
+    loss: Any | None = None
+    loss_weight: float = 1.0
+    metrics: list[Any] = field(default_factory=list)
+
+    @property
+    def label_kind(self) -> str | None:
+        return LABEL_KINDS.get(self.loss.type) if self.loss is not None else None
+
+    def target_spec(self) -> dict[str, Any]:
+        """Keyword arguments of the ArraySpec of this output's targets."""
+        kind = self.label_kind
+        if kind == "sparse":
+            return {"shape": self.shape[:-1], "dtype": "int64", "label_kind": kind, "num_classes": self.shape[-1]}
+        return {"shape": self.shape, "dtype": "float32", "label_kind": kind, "num_classes": self.shape[-1] if kind == "categorical" else None}
+
+
+@dataclass
+class TrainingPlan:
+    optimizer: Any
+    outputs: dict[str, OutputPlan]
+    input_bounds: dict[str, int]
+
+    @property
+    def multi_output(self) -> bool:
+        return len(self.outputs) > 1
+
+    def expected(self, graph: Graph, *, targets: bool = True) -> list:
+        """ArraySpecs of the inputs (and targets) the data must provide."""
+        from modelspec.data import ArraySpec
+
+        found = [
+            ArraySpec(name, i.shape, i.dtype if i.dtype in ("float32", "int32", "int64", "bool") else "float32", "input", high=self.input_bounds.get(name))
+            for name, i in graph.inputs.items()
+        ]
+        if targets:
+            found += [ArraySpec(out.name, role="target", **out.target_spec()) for out in self.outputs.values() if out.loss is not None]
+        return found
+
+
+def _per_output(value: Any, outputs: list[str], key: str, located: Located, problems: list[Problem]) -> dict[str, Any]:
+    """Spread a compile value (one, a list in output order, or a mapping by output) over the outputs."""
+    if isinstance(value, dict):  # validated configs are models, so a dict is always "by output name"
+        unknown = [name for name in value if name not in outputs]
+        for name in unknown:
+            problems.append(located.problem(
+                f"compile.{key}: '{name}' is not an output of the model{did_you_mean(name, outputs) or f' (outputs: {format_choices(outputs)})'}",
+                ("compile", key, name), key=True,
+            ))
+        return {name: value[name] for name in outputs if name in value}
+    if isinstance(value, list) and key != "metrics":
+        if len(value) != len(outputs):
+            problems.append(located.problem(
+                f"compile.{key}: a list needs one entry per output ({len(outputs)}: {', '.join(outputs)}), received {len(value)}",
+                ("compile", key),
+            ))
+            return {}
+        return dict(zip(outputs, value))
+    return {name: value for name in outputs}
+
+
+def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
+    """The training plan of a validated spec; SpecError (located) when compile names unknown outputs."""
+    compile_ = spec.compile
+    outputs = list(graph.outputs)
+    problems: list[Problem] = []
+    plans = {name: OutputPlan(name, graph.output_shapes[name]) for name in outputs}
+    if compile_ is not None:
+        if compile_.loss is not None:
+            for name, loss in _per_output(compile_.loss, outputs, "loss", located, problems).items():
+                plans[name].loss = loss_config(loss)
+        if compile_.loss_weights is not None:
+            for name, weight in _per_output(compile_.loss_weights, outputs, "loss_weights", located, problems).items():
+                plans[name].loss_weight = float(weight)
+        if compile_.metrics is not None:
+            for name, metrics in _per_output(compile_.metrics, outputs, "metrics", located, problems).items():
+                plans[name].metrics = [metric_config(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
+    if problems:
+        raise SpecError(problems)
+    bounds: dict[str, int] = {}
+    for node in graph.order:
+        bound = node.layer.config.input_bound()
+        for ref in node.inputs:
+            if bound is not None and ref.source in graph.inputs:
+                bounds[ref.source] = bound
+    optimizer = optimizer_config(compile_.optimizer if compile_ is not None else "rmsprop")
+    return TrainingPlan(optimizer, plans, bounds)

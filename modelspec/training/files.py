@@ -1,0 +1,81 @@
+"""Files of a run, written atomically, and weights in safetensors keyed by `layer.weight`.
+
+Every write goes to a temporary file in the same folder, is fsynced, then renamed over the
+target: a crash at any moment leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from modelspec.errors import WeightsError
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call write(temporary_path), then fsync and rename it to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(temporary))
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda temporary: temporary.write_text(text))
+
+
+def save_weights(module: nn.Module, path: str | Path) -> None:
+    """Save the module's state (parameters and persistent buffers) as safetensors, keyed `layer.weight`."""
+    from safetensors.torch import save_file
+
+    state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in module.state_dict().items()}
+    atomic_write(path, lambda temporary: save_file(state, str(temporary), metadata={"format": "pt", "writer": "modelspec"}))
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; WeightsError when it is missing or not a safetensors file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file '{path}' not found")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise WeightsError(f"cannot read weights file '{path}': {error} (expected a .safetensors file written by modelspec)") from None
+
+
+def load_weights(module: nn.Module, path: str | Path) -> None:
+    """Load weights saved for this model; WeightsError lists every missing, unexpected or mis-shaped tensor."""
+    tensors = read_weights(path)
+    expected = module.state_dict()
+    problems = [f"missing '{name}' {tuple(t.shape)}" for name, t in expected.items() if name not in tensors]
+    problems += [f"unexpected '{name}' {tuple(t.shape)}" for name, t in tensors.items() if name not in expected]
+    problems += [
+        f"'{name}' has shape {tuple(tensors[name].shape)}, the model needs {tuple(t.shape)}"
+        for name, t in expected.items()
+        if name in tensors and tensors[name].shape != t.shape
+    ]
+    if problems:
+        listed = "\n  ".join(problems)
+        raise WeightsError(f"weights file '{path}' does not fit this model (saved from a different spec?):\n  {listed}")
+    module.load_state_dict({name: t.to(expected[name].dtype) for name, t in tensors.items()})
