@@ -39,3 +39,21 @@ def summary_table(console: Console, name: str, rows: list[SummaryRow], totals: l
     console.print(table)
     for label, count, size in totals:
         console.print(f"[bold]{label}:[/bold] {count:,} ({size})", highlight=False)
+
+
+def results_table(console: Console, title: str, columns: dict[str, dict[str, float]]) -> None:
+    """Final metrics: one row per metric, one column per data split (train, validation, test)."""
+    names: list[str] = []
+    for logs in columns.values():
+        names += [name.removeprefix("val_") for name in logs if name.removeprefix("val_") not in names]
+    table = Table(title=title, header_style="bold")
+    table.add_column("metric")
+    for split in columns:
+        table.add_column(split, justify="right")
+    for name in names:
+        cells = []
+        for split, logs in columns.items():
+            value = logs.get(f"val_{name}" if split == "validation" else name)
+            cells.append("" if value is None else f"{value:.4f}")
+        table.add_row(escape(name), *cells)
+    console.print(table)

@@ -56,3 +56,7 @@ def format_choices(choices: Iterable[str], limit: int = 12) -> str:
     items = sorted(set(choices))
     shown = ", ".join(f"'{c}'" for c in items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+class UsageError(ModelspecError):
+    """A command was asked for something it cannot do (unknown device, missing run to resume, ...)."""

@@ -72,8 +72,12 @@ class Model(LayerConfig):
 
     def build(self, input_shapes: list[Shape]):
         from modelspec.torch_build import build_module
+        from modelspec.training.files import load_weights
 
-        return build_module(self.graph)
+        module = build_module(self.graph)
+        if self.graph.weights_file is not None:
+            load_weights(module, self.graph.weights_file)
+        return module
 
 
 def shapes_compatible(given: Shape, expected: Shape) -> bool:

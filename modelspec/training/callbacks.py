@@ -1,0 +1,221 @@
+"""Callbacks with Keras's behaviour: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+LearningRateScheduler, CSVLogger, TerminateOnNaN; and the base class progress reporting uses.
+
+A callback's state (`state_dict`) is saved in each training checkpoint, so a resumed run
+continues with the same patience counters and best values as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+
+from modelspec import callbacks as configs
+from modelspec.training.files import atomic_write_text, save_weights
+from modelspec.training.optimizers import current_learning_rate, set_learning_rate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelspec.training.run import TrainingRun
+
+
+class Callback:
+    """Hooks called by the training loop. `run` is set before on_train_begin."""
+
+    run: "TrainingRun"
+
+    def on_train_begin(self) -> None: ...
+    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_batch_end(self, epoch: int, step: int, steps: int, read_logs: Callable[[], dict[str, float]]) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_train_end(self, logs: dict[str, float]) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def _better(mode: str, monitor: str) -> Callable[[float, float], bool]:
+    """Keras's "auto" mode: maximise accuracies and AUC, minimise everything else."""
+    if mode == "auto":
+        mode = "max" if any(word in monitor for word in ("acc", "auc", "precision", "recall")) else "min"
+    return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
+
+
+def _worst(better: Callable[[float, float], bool]) -> float:
+    return -math.inf if better(1.0, 0.0) else math.inf
+
+
+class EarlyStopping(Callback):
+    def __init__(self, config: configs.EarlyStopping):
+        self.config = config
+        self.better = _better(config.mode, config.monitor)
+        self.min_delta = abs(config.min_delta) * (1 if self.better(1.0, 0.0) else -1)
+        self.wait, self.best, self.best_epoch = 0, _worst(self.better), 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.stopped_epoch = 0
+
+    def _improves(self, value: float, reference: float | None) -> bool:
+        return reference is None or self.better(value - self.min_delta, reference)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        current = logs.get(self.config.monitor)
+        if current is None or epoch < self.config.start_from_epoch:
+            return
+        if self.config.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.run.weights_copy()
+        self.wait += 1
+        if self._improves(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.config.restore_best_weights:
+                self.best_weights = self.run.weights_copy()
+            if self.config.baseline is None or self._improves(current, self.config.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.config.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.run.stop(f"EarlyStopping: {self.config.monitor} did not improve for {self.wait} epoch(s)")
+            if self.config.restore_best_weights and self.best_weights is not None:
+                self.run.engine.module.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        self.best_weights, self.stopped_epoch = state["best_weights"], state["stopped_epoch"]
+
+
+class ModelCheckpoint(Callback):
+    def __init__(self, config: configs.ModelCheckpoint):
+        self.config = config
+        self.better = _better(config.mode, config.monitor)
+        self.best = config.initial_value_threshold if config.initial_value_threshold is not None else _worst(self.better)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        path = self.run.run_dir / self.config.filepath.format(epoch=epoch + 1, **logs)
+        if self.config.save_best_only:
+            current = logs.get(self.config.monitor)
+            if current is None or not self.better(current, self.best):
+                return
+            self.best = current
+        save_weights(self.run.engine.module, path)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+
+
+class ReduceLROnPlateau(Callback):
+    def __init__(self, config: configs.ReduceLROnPlateau):
+        self.config = config
+        better = _better(config.mode, config.monitor)
+        maximise = better(1.0, 0.0)
+        self.improves = (lambda a, b: a > b + config.min_delta) if maximise else (lambda a, b: a < b - config.min_delta)
+        self.best, self.wait, self.cooldown_counter = _worst(better), 0, 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        optimizer = self.run.engine.optimizer
+        logs["learning_rate"] = current_learning_rate(optimizer)
+        current = logs.get(self.config.monitor)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.improves(current, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.config.patience:
+                old = current_learning_rate(optimizer)
+                if old > self.config.min_lr:
+                    set_learning_rate(optimizer, max(old * self.config.factor, self.config.min_lr))
+                    self.cooldown_counter, self.wait = self.config.cooldown, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
+
+
+def epoch_learning_rate(schedule: Any, epoch: int, initial: float) -> float:
+    """The learning rate of a named epoch schedule (see modelspec.callbacks) at `epoch` (0-based)."""
+    if isinstance(schedule, configs.ExponentialEpochSchedule):
+        return initial * schedule.decay_rate**epoch
+    if isinstance(schedule, configs.StepEpochSchedule):
+        return initial * schedule.drop ** (epoch // schedule.epochs_drop)
+    if isinstance(schedule, configs.CosineEpochSchedule):
+        progress = min(epoch, schedule.epochs) / schedule.epochs
+        return initial * (schedule.alpha + (1 - schedule.alpha) * 0.5 * (1 + math.cos(math.pi * progress)))
+    index = sum(epoch >= boundary for boundary in schedule.boundaries)
+    return schedule.values[index]
+
+
+class LearningRateScheduler(Callback):
+    def __init__(self, config: configs.LearningRateScheduler):
+        self.config = config
+        self.initial: float | None = None
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        optimizer = self.run.engine.optimizer
+        if self.initial is None:
+            self.initial = current_learning_rate(optimizer)
+        set_learning_rate(optimizer, epoch_learning_rate(self.config.schedule, epoch, self.initial))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        logs["learning_rate"] = current_learning_rate(self.run.engine.optimizer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self.initial}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.initial = state["initial"]
+
+
+class CSVLogger(Callback):
+    """Writes the history so far to `filename` in the run directory at each epoch end (atomically)."""
+
+    def __init__(self, config: configs.CSVLogger):
+        self.config = config
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        path: Path = self.run.run_dir / self.config.filename
+        atomic_write_text(path, history_csv(self.run.history, self.config.separator))
+
+
+class TerminateOnNaN(Callback):
+    """On by default: the loop itself stops on a NaN or infinite loss and keeps the last good weights."""
+
+    def __init__(self, config: configs.TerminateOnNaN | None = None):
+        self.config = config
+
+
+def history_csv(history: dict[str, list[float]], separator: str = ",") -> str:
+    """Keras's CSVLogger layout: an `epoch` column, then the sorted metric names."""
+    keys = sorted(k for k in history if k != "epoch")
+    rows = [separator.join(["epoch", *keys])]
+    for i, epoch in enumerate(history.get("epoch", [])):
+        cells = [str(int(epoch))] + [repr(history[k][i]) if i < len(history[k]) and history[k][i] is not None else "" for k in keys]
+        rows.append(separator.join(cells))
+    return "\n".join(rows) + "\n"
+
+
+CALLBACK_CLASSES: dict[type, type[Callback]] = {
+    configs.EarlyStopping: EarlyStopping,
+    configs.ModelCheckpoint: ModelCheckpoint,
+    configs.ReduceLROnPlateau: ReduceLROnPlateau,
+    configs.LearningRateScheduler: LearningRateScheduler,
+    configs.CSVLogger: CSVLogger,
+    configs.TerminateOnNaN: TerminateOnNaN,
+}
+
+
+def build_callback(config: Any) -> Callback:
+    return CALLBACK_CLASSES[type(config)](config)

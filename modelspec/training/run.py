@@ -1,0 +1,393 @@
+"""Training runs, evaluation and prediction: what `modelspec train/evaluate/predict` do.
+
+A run directory (default `runs/<name>-<timestamp>`) holds, each written atomically:
+- `spec.yaml`: the spec as trained, overrides applied;
+- `history.csv`: a row per epoch (Keras's CSVLogger layout), rewritten as each epoch ends;
+- `model.safetensors`: the weights (after the last completed epoch);
+- `checkpoint.pt`: weights, optimizer, epoch, random states and callback states, for --resume;
+- `run.json`: status (running, finished, interrupted, stopped, failed), seed, overrides, times.
+
+Everything is checked (spec, data, weights) before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from modelspec.data import ArraySpec, check_arrays, load_source, split_validation
+from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
+from modelspec.graph import Graph
+from modelspec.overrides import apply_overrides
+from modelspec.plan import TrainingPlan, plan_training
+from modelspec.source import Located, load_file
+from modelspec.spec import Spec
+from modelspec.training.batches import Batches
+from modelspec.training.callbacks import Callback, build_callback, history_csv
+from modelspec.training.engine import Engine
+from modelspec.training.files import atomic_write, atomic_write_text, load_weights, save_weights
+from modelspec.validate import check_located
+
+WEIGHT_KEY = "#sample_weight"  # not an identifier, so never an input or output name
+
+
+@dataclass
+class Prepared:
+    """A checked spec ready to run: the spec, its graph and training plan, and where it lives."""
+
+    path: Path
+    located: Located
+    spec: Spec
+    graph: Graph
+    plan: TrainingPlan
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def prepare(spec_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Prepared:
+    """Load, override, validate and resolve a spec (SpecError with every problem)."""
+    located = apply_overrides(load_file(spec_path), list(overrides))
+    spec, graph = check_located(located)
+    return Prepared(Path(spec_path), located, spec, graph, plan_training(spec, graph, located), list(overrides))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def fixed_batch_size(graph: Graph) -> int | None:
+    """The batch size every input fixes (stateful models), or None."""
+    sizes = {i.shape[0] for i in graph.inputs.values() if i.shape[0] is not None}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def is_stateful(graph: Graph) -> bool:
+    return any(getattr(layer.config, "stateful", False) for layer in graph.layers.values())
+
+
+def load_arrays(prepared: Prepared, source: Any, split: str, *, targets: bool = True) -> dict[str, np.ndarray]:
+    """Load and check one data source against the model (DataError listing every problem)."""
+    expected: list[ArraySpec] = prepared.plan.expected(prepared.graph, targets=targets)
+    raw = load_source(source, expected, prepared.base_dir, split)
+    return check_arrays(raw, expected, f"data.{split}")
+
+
+def _sample_weights(prepared: Prepared, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """fit.sample_weight (a .npy file) times fit.class_weight (by each sample's class), or None."""
+    fit, n = prepared.spec.fit, len(next(iter(arrays.values())))
+    weights = None
+    if fit.sample_weight is not None:
+        path = prepared.base_dir / fit.sample_weight
+        try:
+            weights = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
+        except (OSError, ValueError) as error:
+            raise DataError(f"fit.sample_weight: cannot read '{fit.sample_weight}' as a .npy array: {error}") from None
+        if weights.shape != (n,):
+            raise DataError(f"fit.sample_weight: '{fit.sample_weight}' has shape {weights.shape}, expected ({n},): one weight per training sample")
+    if fit.class_weight:
+        trained = [o for o in prepared.plan.outputs.values() if o.loss is not None]
+        if len(trained) != 1:
+            raise DataError("fit.class_weight needs a model with a single trained output (as in Keras)")
+        labels = np.asarray(arrays[trained[0].name])
+        classes = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else np.rint(labels.reshape(n, -1)[:, 0]).astype(np.int64)
+        table = np.ones(int(max(classes.max(initial=0), max(fit.class_weight)) + 1), dtype=np.float32)
+        for index, weight in fit.class_weight.items():
+            table[index] = weight
+        weights = table[classes] if weights is None else weights * table[classes]
+    return weights
+
+
+def _split_batches(prepared: Prepared, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device) -> Batches:
+    fixed = fixed_batch_size(prepared.graph)
+    if fixed is not None and batch_size != fixed:
+        raise DataError(f"fit.batch_size is {batch_size}, but the model fixes the batch size to {fixed} (batch_input_shape / batch_size)")
+    return Batches(arrays, batch_size, device, drop_remainder=fixed is not None)
+
+
+def _step_arrays(engine: Engine, graph: Graph, batch: dict[str, torch.Tensor]):
+    inputs = [batch[name] for name in graph.inputs]
+    targets = {name: batch[name] for name in engine.losses}
+    return inputs, targets, batch.get(WEIGHT_KEY)
+
+
+def evaluate_batches(engine: Engine, graph: Graph, batches: Batches) -> dict[str, float]:
+    engine.reset_metrics()
+    engine.reset_states()
+    for batch, size in batches.epoch():
+        engine.test_step(*_step_arrays(engine, graph, batch), size)
+    return engine.logs()
+
+
+class _NonFiniteLoss(Exception):
+    pass
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    history: dict[str, list[float]]
+    epochs: int
+    status: str
+    message: str = ""
+    test: dict[str, float] | None = None
+
+
+class TrainingRun:
+    """One `modelspec train`: data checked, run directory prepared, then the epoch loop."""
+
+    def __init__(self, prepared: Prepared, run_dir: Path | None = None, *, resume: bool = False, seed: int = 0,
+                 device: str = "auto", callbacks: list[Callback] = ()):
+        self.prepared, self.seed, self.resume = prepared, seed, resume
+        spec = prepared.spec
+        if spec.compile is None or not any(o.loss is not None for o in prepared.plan.outputs.values()):
+            raise SpecError([prepared.located.problem("training needs a loss: add compile: {loss: ...}", ("compile",))])
+        if spec.data is None or spec.data.train is None:
+            raise SpecError([prepared.located.problem("training needs data: add data: {train: ...} (a .npz, {dataset: digits} or {synthetic: {samples: N}})", ("data",))])
+        self.device = resolve_device(device)
+        # Everything is checked before anything is written.
+        train = load_arrays(prepared, spec.data.train, "train")
+        weights = _sample_weights(prepared, train)
+        if weights is not None:
+            train = {**train, WEIGHT_KEY: weights}
+        validation = load_arrays(prepared, spec.data.validation, "validation") if spec.data.validation is not None else None
+        if validation is None and spec.fit.validation_split > 0:
+            train, validation = split_validation(train, spec.fit.validation_split)
+        self.test_arrays = load_arrays(prepared, spec.data.test, "test") if spec.data.test is not None else None
+        self.train = _split_batches(prepared, train, spec.fit.batch_size, self.device)
+        self.validation = _split_batches(prepared, validation, spec.fit.batch_size, self.device) if validation else None
+        self.run_dir = self._run_dir(run_dir)
+        self.checkpoint_path = self.run_dir / "checkpoint.pt"
+        self.shuffle = False if is_stateful(prepared.graph) else spec.fit.shuffle
+        self.engine = Engine(prepared.graph, prepared.plan, device=self.device, seed=seed, jit_compile=spec.fit.jit_compile)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.spec_callbacks = [build_callback(config) for config in spec.fit.callbacks]
+        self.callbacks = [*self.spec_callbacks, *callbacks]
+        for callback in self.callbacks:
+            callback.run = self
+        self.history: dict[str, list[float]] = {}
+        self.start_epoch = spec.fit.initial_epoch
+        self.stop_reason: str | None = None
+        if resume:
+            self._restore()
+
+    # ----- run directory ------------------------------------------------------------------------
+    def _run_dir(self, run_dir: Path | None) -> Path:
+        if self.resume:
+            if run_dir is None:
+                raise UsageError("--resume needs --run-dir DIR: the directory of the run to continue")
+            if not (run_dir / "checkpoint.pt").is_file():
+                raise UsageError(f"--resume: '{run_dir}' holds no checkpoint.pt to continue from")
+            self._check_same_spec(run_dir)
+            return run_dir
+        if run_dir is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            run_dir = Path("runs") / f"{self.prepared.spec.name}-{stamp}"
+            suffix = 1
+            while run_dir.exists():
+                suffix += 1
+                run_dir = Path("runs") / f"{self.prepared.spec.name}-{stamp}-{suffix}"
+        elif (run_dir / "checkpoint.pt").exists():
+            raise UsageError(f"'{run_dir}' already holds a run: continue it with --resume, or choose another --run-dir")
+        return run_dir
+
+    def _spec_text(self) -> str:
+        return yaml.safe_dump(self.prepared.located.data, sort_keys=False, allow_unicode=True)
+
+    def _check_same_spec(self, run_dir: Path) -> None:
+        try:
+            saved = yaml.safe_load((run_dir / "spec.yaml").read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise UsageError(f"--resume: cannot read '{run_dir / 'spec.yaml'}': {error}") from None
+        current = yaml.safe_load(self._spec_text())
+        for data in (saved, current):
+            if isinstance(data, dict) and isinstance(data.get("fit"), dict):
+                data["fit"].pop("epochs", None)
+        if saved != current:
+            raise UsageError(f"--resume: the spec (with its --set overrides) differs from the one '{run_dir}' was started with; only fit.epochs may change")
+
+    def _status(self, status: str, **extra: Any) -> None:
+        info = {"status": status, "spec": str(self.prepared.path), "name": self.prepared.spec.name, "overrides": self.prepared.overrides,
+                "seed": self.seed, "epochs_done": len(self.history.get("epoch", [])), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+        atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+
+    # ----- checkpoints --------------------------------------------------------------------------
+    def weights_copy(self) -> dict[str, torch.Tensor]:
+        return {name: tensor.detach().clone() for name, tensor in self.engine.module.state_dict().items()}
+
+    def _save(self, epochs_done: int) -> None:
+        state = {
+            "format": 1,
+            "epoch": epochs_done,
+            "model": self.engine.module.state_dict(),
+            "optimizer": self.engine.optimizer.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "shuffle_rng": self.generator.get_state(),
+            "history": self.history,
+            "callbacks": [callback.state_dict() for callback in self.spec_callbacks],
+            "stop_reason": self.stop_reason,
+        }
+        save_weights(self.engine.module, self.run_dir / "model.safetensors")
+        atomic_write_text(self.run_dir / "history.csv", history_csv(self.history))
+        atomic_write(self.checkpoint_path, lambda temporary: torch.save(state, temporary))
+
+    def _restore(self) -> None:
+        try:
+            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+            self.engine.module.load_state_dict(state["model"])
+            self.engine.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, EOFError, OSError, ValueError) as error:
+            raise WeightsError(f"cannot resume from '{self.checkpoint_path}': {error}") from None
+        torch.set_rng_state(state["rng"].cpu())
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        self.generator.set_state(state["shuffle_rng"].cpu())
+        self.history = state["history"]
+        for callback, callback_state in zip(self.spec_callbacks, state["callbacks"]):
+            callback.load_state_dict(callback_state)
+        self.start_epoch = state["epoch"]
+        self.stop_reason = state["stop_reason"]
+
+    def stop(self, reason: str) -> None:
+        """Ask the loop to stop after this epoch (EarlyStopping)."""
+        self.stop_reason = reason
+
+    # ----- the loop -----------------------------------------------------------------------------
+    def _read_logs(self) -> dict[str, float]:
+        logs = self.engine.logs()
+        if not math.isfinite(logs.get("loss", 0.0)):
+            raise _NonFiniteLoss()
+        return logs
+
+    def _epoch(self, epoch: int) -> dict[str, float]:
+        engine, graph = self.engine, self.prepared.graph
+        engine.reset_metrics()
+        engine.reset_states()
+        steps = min(len(self.train), self.prepared.spec.fit.steps_per_epoch or len(self.train))
+        for step, (batch, size) in enumerate(self.train.epoch(shuffle=self.shuffle, generator=self.generator, steps=steps)):
+            engine.train_step(*_step_arrays(engine, graph, batch), size)
+            for callback in self.callbacks:
+                callback.on_batch_end(epoch, step, steps, self._read_logs)
+        logs = self._read_logs()
+        if self.validation is not None and (epoch + 1) % self.prepared.spec.fit.validation_freq == 0:
+            logs.update({f"val_{name}": value for name, value in evaluate_batches(engine, graph, self.validation).items()})
+        return logs
+
+    def fit(self) -> RunResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.resume:
+            atomic_write_text(self.run_dir / "spec.yaml", self._spec_text())
+            save_weights(self.engine.module, self.run_dir / "model.safetensors")
+        self._status("running")
+        for callback in self.callbacks:
+            callback.on_train_begin()
+        epochs = self.prepared.spec.fit.epochs
+        status, message = "finished", ""
+        try:
+            for epoch in range(self.start_epoch, epochs):
+                if self.stop_reason:
+                    break
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(epoch)
+                try:
+                    logs = self._epoch(epoch)
+                except _NonFiniteLoss:
+                    done = len(self.history.get("epoch", []))
+                    status = "stopped"
+                    message = (f"the loss became NaN or infinite during epoch {epoch + 1}: training stopped "
+                               f"(TerminateOnNaN); model.safetensors keeps the weights after epoch {done}")
+                    break
+                for callback in self.callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                self.history.setdefault("epoch", []).append(epoch)
+                for name, value in logs.items():
+                    self.history.setdefault(name, []).append(value)
+                self._save(epoch + 1)
+            if status == "finished" and self.stop_reason:
+                message = self.stop_reason
+        except KeyboardInterrupt:
+            self._status("interrupted")
+            raise
+        except BaseException as error:
+            self._status("failed", error=str(error))
+            raise
+        final = {name: values[-1] for name, values in self.history.items() if name != "epoch" and values}
+        for callback in self.callbacks:
+            callback.on_train_end(final)
+        test = None
+        if self.test_arrays is not None and status == "finished":
+            batches = _split_batches(self.prepared, self.test_arrays, self.prepared.spec.fit.batch_size, self.device)
+            test = evaluate_batches(self.engine, self.prepared.graph, batches)
+        self._status(status, message=message, **({"test": test} if test else {}))
+        return RunResult(self.run_dir, {k: v for k, v in self.history.items() if k != "epoch"}, len(self.history.get("epoch", [])), status, message, test)
+
+
+# ----- evaluate and predict ---------------------------------------------------------------------
+def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str) -> Engine:
+    engine = Engine(prepared.graph, prepared.plan, device=resolve_device(device))
+    load_weights(engine.module, weights)
+    return engine
+
+
+def _source(prepared: Prepared, data: str | None, *splits: str) -> tuple[Any, str]:
+    if data is not None:
+        if not str(data).lower().endswith(".npz"):
+            raise DataError(f"--data '{data}': expected an .npz file of arrays named after the model's inputs (and outputs)")
+        return str(Path(data).resolve()), "test"
+    for split in splits:
+        source = getattr(prepared.spec.data, split, None) if prepared.spec.data else None
+        if source is not None:
+            return source, split
+    raise DataError(f"no data: give --data FILE.npz, or data.{' / data.'.join(splits)} in the spec")
+
+
+def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, device: str = "auto") -> dict[str, float]:
+    """Loss and metrics of trained weights on --data or the spec's test (else validation) data."""
+    if not prepared.plan.outputs or all(o.loss is None for o in prepared.plan.outputs.values()):
+        raise SpecError([prepared.located.problem("evaluation needs a loss: add compile: {loss: ...}", ("compile",))])
+    source, split = _source(prepared, data, "test", "validation")
+    arrays = load_arrays(prepared, source, split)
+    engine = _engine_with_weights(prepared, weights, device)
+    batches = _split_batches(prepared, arrays, prepared.spec.fit.batch_size, engine.device)
+    return evaluate_batches(engine, prepared.graph, batches)
+
+
+def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Path, device: str = "auto") -> dict[str, np.ndarray]:
+    """Outputs for --data's inputs, saved to `output` (.npz, arrays named after the outputs; `y` for a sequential model)."""
+    if not str(output).lower().endswith(".npz"):
+        raise DataError(f"--output '{output}': expected a file name ending in .npz")
+    source, split = _source(prepared, data)
+    arrays = load_arrays(prepared, source, split, targets=False)
+    engine = _engine_with_weights(prepared, weights, device)
+    batches = _split_batches(prepared, arrays, prepared.spec.fit.batch_size, engine.device)
+    engine.reset_states()
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in engine.output_names}
+    for batch, _ in batches.epoch():
+        for name, value in engine.predict_step([batch[n] for n in prepared.graph.inputs]).items():
+            chunks[name].append(value.cpu().numpy())
+    results = {name: np.concatenate(parts) for name, parts in chunks.items()}
+    atomic_write(output, lambda temporary: _save_npz(temporary, results))
+    return results
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+__all__ = ["Prepared", "RunResult", "TrainingRun", "evaluate", "predict", "prepare", "Problem"]
