@@ -241,9 +241,8 @@ class _Resolver:
                 if not self.bind_models(entry, path):
                     broken.add(id(entry))
                 layer_name = entry.name or self.auto_name(entry, taken | explicit)
-                if layer_name in RESERVED_NAMES:
+                if layer_name in RESERVED_NAMES:  # reported, but kept so that references to it resolve
                     self.problem(f"the name '{layer_name}' is reserved (an attribute of torch modules): choose another", (*path, "name"))
-                    continue
                 if layer_name in taken:
                     owner = "an input" if layer_name in inputs else "another layer"
                     self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))
