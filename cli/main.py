@@ -176,3 +176,7 @@ def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[st
     results = run_predict(prepare(spec, overrides), weights, data, output, device)
     shapes = ", ".join(f"{name} {tuple(array.shape)}" for name, array in results.items())
     stdout.print(f"wrote {output}: {shapes}", markup=False)
+
+
+if __name__ == "__main__":
+    main()

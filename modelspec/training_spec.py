@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,6 +21,10 @@ from modelspec.data_spec import DataSource
 from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec
+
+
+#: A class index as a mapping key (YAML keys are read as text): "0", "1", ...
+ClassIndex = Annotated[str, Field(pattern=r"^[0-9]+$")]
 
 
 class CompileConfig(StrictModel):
@@ -43,7 +47,7 @@ class FitConfig(StrictModel):
     batch_size: PositiveInt = 32
     shuffle: bool | Literal["batch"] = Field(True, description="Shuffle the training samples each epoch; 'batch' shuffles within blocks.")
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of the training data, taken from the end, held out for validation.")
-    class_weight: dict[NonNegativeInt, float] | None = Field(None, description="Weight of each class index in the loss.")
+    class_weight: dict[ClassIndex, float] | None = Field(None, description="Weight of each class index in the loss, e.g. {0: 1.0, 1: 5.0}.")
     sample_weight: str | None = Field(None, description="A .npy file of per-sample weights for the training data.")
     initial_epoch: NonNegativeInt = 0
     steps_per_epoch: PositiveInt | None = None

@@ -63,6 +63,9 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
     """(message, location path, point at the key) for one pydantic error."""
     kind, ctx, where = error["type"], error.get("ctx", {}), _dotted(path)
     prefix = f"{where}: " if where else ""
+    if error["loc"] and error["loc"][-1] == "[key]":
+        key = error["loc"][-2] if len(error["loc"]) > 1 else value
+        return f"{prefix}the key '{key}' is not valid: {error['msg'][0].lower()}{error['msg'][1:]}", path, True
     if kind == "extra_forbidden":
         key = path[-1] if path else error["loc"][-1]
         model = context.get("models", {}).get(id(parent))

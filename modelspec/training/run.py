@@ -105,8 +105,9 @@ def _sample_weights(prepared: Prepared, arrays: dict[str, np.ndarray]) -> np.nda
             raise DataError("fit.class_weight needs a model with a single trained output (as in Keras)")
         labels = np.asarray(arrays[trained[0].name])
         classes = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else np.rint(labels.reshape(n, -1)[:, 0]).astype(np.int64)
-        table = np.ones(int(max(classes.max(initial=0), max(fit.class_weight)) + 1), dtype=np.float32)
-        for index, weight in fit.class_weight.items():
+        by_class = {int(index): weight for index, weight in fit.class_weight.items()}
+        table = np.ones(int(max(classes.max(initial=0), max(by_class)) + 1), dtype=np.float32)
+        for index, weight in by_class.items():
             table[index] = weight
         weights = table[classes] if weights is None else weights * table[classes]
     return weights
