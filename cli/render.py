@@ -46,7 +46,8 @@ def results_table(console: Console, title: str, columns: dict[str, dict[str, flo
     names: list[str] = []
     for logs in columns.values():
         names += [name.removeprefix("val_") for name in logs if name.removeprefix("val_") not in names]
-    table = Table(title=title, header_style="bold")
+    console.print(title, style="bold", highlight=False)
+    table = Table(header_style="bold")
     table.add_column("metric")
     for split in columns:
         table.add_column(split, justify="right")
