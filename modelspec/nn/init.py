@@ -9,6 +9,7 @@ initializers draw from a normal truncated at two standard deviations.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -37,33 +38,33 @@ def _variance_scaling(tensor: torch.Tensor, scale: float, mode: str, distributio
         return torch.nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
 
 
+def _scaling(scale: float, mode: str, distribution: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda tensor: _variance_scaling(tensor, scale, mode, distribution)
+
+
+#: Keras initializer name -> in-place torch initialisation.
+INITIALIZERS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "glorot_uniform": _scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": _scaling(1.0, "fan_avg", "normal"),
+    "he_uniform": _scaling(2.0, "fan_in", "uniform"),
+    "he_normal": _scaling(2.0, "fan_in", "normal"),
+    "lecun_uniform": _scaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": _scaling(1.0, "fan_in", "normal"),
+    "orthogonal": torch.nn.init.orthogonal_,
+    "zeros": torch.nn.init.zeros_,
+    "ones": torch.nn.init.ones_,
+    "random_uniform": lambda tensor: tensor.uniform_(-0.05, 0.05),
+    "uniform": lambda tensor: tensor.uniform_(-0.05, 0.05),
+    "random_normal": lambda tensor: tensor.normal_(0.0, 0.05),
+    "normal": lambda tensor: tensor.normal_(0.0, 0.05),
+    "truncated_normal": lambda tensor: torch.nn.init.trunc_normal_(tensor, 0.0, 0.05, -0.1, 0.1),
+    "identity": torch.nn.init.eye_,
+}
+
+
 def initialize(tensor: torch.Tensor, name: InitializerName) -> torch.Tensor:
     """Fill `tensor` in place with the Keras initializer `name` (uses torch's global RNG)."""
+    if name not in INITIALIZERS:
+        raise ValueError(f"unknown initializer {name!r}: expected one of {', '.join(sorted(INITIALIZERS))}")
     with torch.no_grad():
-        if name == "glorot_uniform":
-            return _variance_scaling(tensor, 1.0, "fan_avg", "uniform")
-        if name == "glorot_normal":
-            return _variance_scaling(tensor, 1.0, "fan_avg", "normal")
-        if name == "he_uniform":
-            return _variance_scaling(tensor, 2.0, "fan_in", "uniform")
-        if name == "he_normal":
-            return _variance_scaling(tensor, 2.0, "fan_in", "normal")
-        if name == "lecun_uniform":
-            return _variance_scaling(tensor, 1.0, "fan_in", "uniform")
-        if name == "lecun_normal":
-            return _variance_scaling(tensor, 1.0, "fan_in", "normal")
-        if name == "orthogonal":
-            return torch.nn.init.orthogonal_(tensor)
-        if name == "zeros":
-            return tensor.zero_()
-        if name == "ones":
-            return tensor.fill_(1.0)
-        if name in ("random_uniform", "uniform"):
-            return tensor.uniform_(-0.05, 0.05)
-        if name in ("random_normal", "normal"):
-            return tensor.normal_(0.0, 0.05)
-        if name == "truncated_normal":
-            return torch.nn.init.trunc_normal_(tensor, 0.0, 0.05, -0.1, 0.1)
-        if name == "identity":
-            return torch.nn.init.eye_(tensor)
-    raise ValueError(f"unknown initializer {name!r}")
+        return INITIALIZERS[name](tensor)
