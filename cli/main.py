@@ -79,9 +79,10 @@ def validate(specs: tuple[str, ...]) -> None:
 @reports_errors
 def summary(spec: str, as_json: bool, expand_nested: bool) -> None:
     """Show SPEC's layers, output shapes, parameter counts and connections, as Keras's model.summary()."""
+    from modelspec_cli.render import summary_table
+
     from modelspec.summary import summary_json, summary_rows, totals
     from modelspec.validate import check_file
-    from modelspec_cli.render import summary_table
 
     _, graph = check_file(spec)
     if as_json:
@@ -108,9 +109,10 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @reports_errors
 def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, seed: int, device: str, as_json: bool, quiet: bool) -> None:
     """Train SPEC; weights, history and checkpoints go to a run directory."""
-    from modelspec.training.run import TrainingRun, prepare
     from modelspec_cli.progress import BarProgress, PlainProgress
     from modelspec_cli.render import results_table
+
+    from modelspec.training.run import TrainingRun, prepare
 
     out = stderr if as_json else stdout
     progress = [] if quiet else [BarProgress(out) if out.is_terminal else PlainProgress(out)]

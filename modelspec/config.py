@@ -22,7 +22,7 @@ Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 class StrictModel(BaseModel):
     """Base of every spec model: strict types and no unknown keys."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", validate_default=False)
+    model_config = ConfigDict(strict=True, extra="forbid", validate_default=False, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

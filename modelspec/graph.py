@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from modelspec.errors import Problem, ShapeError, SpecError, did_you_mean, format_choices
+from modelspec.errors import (
+    Problem,
+    ShapeError,
+    SpecError,
+    did_you_mean,
+    format_choices,
+)
 from modelspec.layers import LayerConfig, Shape, Weight, format_shape
 from modelspec.layers.model import ExternalModel, Model
 from modelspec.reserved_names import RESERVED_NAMES

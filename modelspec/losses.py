@@ -11,6 +11,7 @@ No torch here: this module is used while validating specs.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, Discriminator, Field, Tag, TypeAdapter
@@ -148,7 +149,10 @@ else:
     #: The field type of a loss in a spec: `mse` or `{type: huber, delta: 2.0}`.
     LossSpec = name_or_config("loss", _LOSS_CONFIGS)
 
-_CONFIG_ADAPTER: TypeAdapter[Any] = TypeAdapter(Annotated[LossConfig, Field(discriminator="type")])
+@functools.cache
+def _config_adapter() -> TypeAdapter[Any]:
+    """Built on first use: building pydantic validators at import slows every command."""
+    return TypeAdapter(Annotated[LossConfig, Field(discriminator="type")])
 
 
 def loss_config(spec: LossSpec | dict[str, Any]) -> LossConfig:
@@ -157,6 +161,6 @@ def loss_config(spec: LossSpec | dict[str, Any]) -> LossConfig:
     Takes a validated spec value, or a raw name or mapping (validated here).
     """
     if isinstance(spec, (str, dict)):
-        spec = _CONFIG_ADAPTER.validate_python({"type": spec} if isinstance(spec, str) else spec)
+        spec = _config_adapter().validate_python({"type": spec} if isinstance(spec, str) else spec)
     canonical = LOSS_ALIASES.get(spec.type, spec.type)
     return spec if canonical == spec.type else spec.model_copy(update={"type": canonical})

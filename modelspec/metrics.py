@@ -9,12 +9,19 @@ No torch here: this module is used while validating specs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter
 
-from modelspec.config import Dimension, Identifier, NonNegativeInt, PositiveInt, StrictModel
+from modelspec.config import (
+    Dimension,
+    Identifier,
+    NonNegativeInt,
+    PositiveInt,
+    StrictModel,
+)
 from modelspec.losses import LOSS_ALIASES, name_or_config
 
 MetricName = Literal[
@@ -90,7 +97,10 @@ else:
     #: The field type of one metric in a spec: `acc` or `{type: auc, num_thresholds: 100}`.
     MetricSpec = name_or_config("metric", _METRIC_CONFIGS)
 
-_CONFIG_ADAPTER: TypeAdapter[MetricConfig] = TypeAdapter(Annotated[MetricConfig, Field(discriminator="type")])
+@functools.cache
+def _config_adapter() -> TypeAdapter[MetricConfig]:
+    """Built on first use: building pydantic validators at import slows every command."""
+    return TypeAdapter(Annotated[MetricConfig, Field(discriminator="type")])
 
 
 def metric_config(spec: MetricSpec | dict[str, Any]) -> MetricConfig:
@@ -101,7 +111,7 @@ def metric_config(spec: MetricSpec | dict[str, Any]) -> MetricConfig:
     """
     written = spec if isinstance(spec, str) else None
     raw = {"type": spec} if isinstance(spec, str) else spec
-    config = _CONFIG_ADAPTER.validate_python(raw) if isinstance(raw, dict) else raw
+    config = _config_adapter().validate_python(raw) if isinstance(raw, dict) else raw
     canonical = METRIC_ALIASES.get(config.type, config.type)
     return config.model_copy(update={"type": canonical, "name": config.name or written or canonical})
 

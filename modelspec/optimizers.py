@@ -21,6 +21,7 @@ live in modelspec.training.optimizers; each config class names its own (`torch_c
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypeVar, Union
 
@@ -409,7 +410,10 @@ OptimizerSpec = Annotated[
     BeforeValidator(_optimizer_identifier, json_schema_input_type=Union[OptimizerName, OptimizerConfig]),
 ]
 
-_SPEC_ADAPTER: TypeAdapter[BaseOptimizer] = TypeAdapter(OptimizerSpec)
+@functools.cache
+def _spec_adapter() -> TypeAdapter[BaseOptimizer]:
+    """Built on first use: building pydantic validators at import slows every command."""
+    return TypeAdapter(OptimizerSpec)
 
 
 def optimizer_config(spec: str | dict[str, Any] | BaseOptimizer) -> BaseOptimizer:
@@ -420,7 +424,7 @@ def optimizer_config(spec: str | dict[str, Any] | BaseOptimizer) -> BaseOptimize
     if isinstance(spec, BaseOptimizer):
         return spec
     try:
-        return _SPEC_ADAPTER.validate_python(spec)
+        return _spec_adapter().validate_python(spec)
     except ValidationError as error:
         raise SpecError(
             Problem(f"optimizer{''.join(f'.{part}' for part in item['loc'])}: {item['msg']}") for item in error.errors()

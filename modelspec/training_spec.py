@@ -22,7 +22,6 @@ from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec
 
-
 #: A class index as a mapping key (YAML keys are read as text): "0", "1", ...
 ClassIndex = Annotated[str, Field(pattern=r"^[0-9]+$")]
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
-
 from modelspec_cli.main import main
+
 from tests.helpers import SPECS, write
 
 

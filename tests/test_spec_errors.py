@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from modelspec.source import load_text
-from modelspec.errors import SpecError
-
 import pytest
 
+from modelspec.errors import SpecError
+from modelspec.source import load_text
 from tests.helpers import only_problem, problems
 
 FUNCTIONAL_HEAD = """

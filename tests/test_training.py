@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from modelspec_cli.main import main
 from safetensors.numpy import load_file as load_numpy_weights
 
 from modelspec.training.engine import Engine
 from modelspec.training.files import read_weights
 from modelspec.training.run import TrainingRun, prepare
-from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from typing import Annotated, Any, Union
 
 from pydantic import Discriminator, Tag
 
-from modelspec.layers.base import LAYERS, LayerConfig, Shape, Weight, auto_name_base, format_shape, register
+from modelspec.layers.base import (
+    LAYERS,
+    LayerConfig,
+    Shape,
+    Weight,
+    auto_name_base,
+    format_shape,
+    register,
+)
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":
@@ -40,8 +49,10 @@ def tagged_union(members: dict[str, type]) -> Any:
 
 AnyLayer = tagged_union(LAYERS)
 
+# Wrappers annotate their `layer` field as "AnyLayer"; pydantic resolves the name in the wrapper's
+# module when it builds the (deferred) schema on first use.
 for _cls in LAYERS.values():
     if getattr(_cls, "wraps_layer", False):
-        _cls.model_rebuild(_types_namespace={"AnyLayer": AnyLayer})
+        sys.modules[_cls.__module__].AnyLayer = AnyLayer
 
 __all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]

@@ -21,7 +21,14 @@ from torch import Tensor
 
 from modelspec.config import Dimension
 from modelspec.losses import LossSpec, loss_config
-from modelspec.metrics import AUC, MetricConfig, MetricSpec, PrecisionRecall, metric_config, resolve_accuracy
+from modelspec.metrics import (
+    AUC,
+    MetricConfig,
+    MetricSpec,
+    PrecisionRecall,
+    metric_config,
+    resolve_accuracy,
+)
 from modelspec.training.losses import (
     compute_dtype,
     divide_no_nan,

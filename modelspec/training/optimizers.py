@@ -28,7 +28,12 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor
 
-from modelspec.optimizers import BaseOptimizer, LearningRateSchedule, OptimizerConfig, optimizer_config
+from modelspec.optimizers import (
+    BaseOptimizer,
+    LearningRateSchedule,
+    OptimizerConfig,
+    optimizer_config,
+)
 
 Slots = dict[str, list[Tensor]]
 

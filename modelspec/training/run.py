@@ -33,7 +33,12 @@ from modelspec.spec import Spec
 from modelspec.training.batches import Batches
 from modelspec.training.callbacks import Callback, build_callback, history_csv
 from modelspec.training.engine import Engine
-from modelspec.training.files import atomic_write, atomic_write_text, load_weights, save_weights
+from modelspec.training.files import (
+    atomic_write,
+    atomic_write_text,
+    load_weights,
+    save_weights,
+)
 from modelspec.validate import check_located
 
 WEIGHT_KEY = "#sample_weight"  # not an identifier, so never an input or output name
