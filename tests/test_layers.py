@@ -8,30 +8,14 @@ the inferred shapes, and a backward pass reaching every parameter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 import torch
 import torch.nn.functional as F
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
-from modelspec.layers import LAYERS, AnyLayer, LayerConfig, Shape
-
-ADAPTER = TypeAdapter(AnyLayer)
-N = None  # an unknown dimension, as in Keras's (None, 10)
-
-
-@dataclass
-class Case:
-    id: str
-    config: dict
-    inputs: list[Shape]
-    outputs: list[Shape]
-    params: tuple[int, int]
-    integer_input: int | None = None  # Embedding: draw indices below this
-    concrete: list[tuple[int, ...]] | None = field(default=None)  # sizes to run with, when the default substitution won't fit
-
+from modelspec.layers import LayerConfig, Shape
+from tests.layer_harness import N, Case, check_case, layer_from
 
 CASES = [
     # core
@@ -97,73 +81,15 @@ CASES = [
 ]
 
 #: Registered types the table cannot cover, with where they are tested instead.
-COVERED_ELSEWHERE = {"Model": "needs a resolved graph bound to it (graph tests)"}
-
-
-def concrete_shape(shape: Shape) -> tuple[int, ...]:
-    """Replace unknown sizes: batch 2, others 3."""
-    return tuple((2 if i == 0 else 3) if d is None else d for i, d in enumerate(shape))
-
-
-def matches(inferred: Shape, actual: tuple[int, ...]) -> bool:
-    return len(inferred) == len(actual) and all(d is None or d == a for d, a in zip(inferred, actual))
-
-
-def param_counts(layer: LayerConfig, inputs: list[Shape]) -> tuple[int, int]:
-    weights = layer.weights(inputs).values()
-    return sum(w.size for w in weights if w.trainable), sum(w.size for w in weights if not w.trainable)
-
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_layer(case: Case) -> None:
-    layer = ADAPTER.validate_python(case.config, context={})
-    dumped = layer.model_dump(exclude_unset=True)
-    assert ADAPTER.validate_python(dumped, context={}) == layer
-
-    assert layer.output_shapes(case.inputs) == case.outputs
-    assert param_counts(layer, case.inputs) == case.params
-
-    torch.manual_seed(0)
-    module = layer.build(case.inputs)
-    assert sum(p.numel() for p in module.parameters()) == sum(case.params)
-    weights = layer.weights(case.inputs)
-    assert {name: tuple(t.shape) for name, t in module.state_dict().items()} == {n: w.shape for n, w in weights.items()}
-    assert {name for name, _ in module.named_parameters()} == {n for n, w in weights.items()}
-
-    sizes = case.concrete or [concrete_shape(s) for s in case.inputs]
-    if case.integer_input:
-        xs = [torch.randint(0, case.integer_input, size) for size in sizes]
-    else:
-        xs = [torch.randn(size, requires_grad=True) for size in sizes]
-    module.train()
-    out = module(*xs)
-    outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    assert len(outs) == len(case.outputs)
-    for inferred, tensor in zip(case.outputs, outs):
-        assert matches(inferred, tuple(tensor.shape)), f"inferred {inferred}, ran {tuple(tensor.shape)}"
-
-    activation = layer.output_activation()
-    if activation is not None:
-        from modelspec.nn.activations import get_activation
-
-        outs = [get_activation(activation)(outs[0]), *outs[1:]]
-    sum((o * torch.randn_like(o)).sum() for o in outs).backward()
-    for name, p in module.named_parameters():
-        assert p.grad is not None, f"no gradient for {name}"
-    for i, x in enumerate(xs):
-        if x.is_floating_point():
-            assert x.grad is not None, f"no gradient for input {i}"
-
-
-def test_every_layer_type_has_a_case() -> None:
-    covered = {case.config["type"] for case in CASES} | set(COVERED_ELSEWHERE)
-    missing = sorted(set(LAYERS) - covered)
-    assert not missing, f"add harness cases for {missing}"
+    check_case(case)
 
 
 # ----- LSTM ---------------------------------------------------------------------------------
 def build_lstm(inputs: list[Shape], **config):
-    return ADAPTER.validate_python({"type": "LSTM", **config}, context={}).build(inputs)
+    return layer_from({"type": "LSTM", **config}).build(inputs)
 
 
 def reference_lstm(x, kernel, recurrent_kernel, bias, act=torch.tanh, rec=torch.sigmoid, h=None, c=None):
@@ -250,7 +176,7 @@ def test_stateful_lstm_carries_state_and_trains() -> None:
 
 def test_lstm_declarations_and_shape_errors() -> None:
     def make(**config) -> LayerConfig:
-        return ADAPTER.validate_python({"type": "LSTM", "units": 2, **config}, context={})
+        return layer_from({"type": "LSTM", "units": 2, **config})
 
     assert make(input_dim=8, input_length=10).declared_input_shape() == (None, 10, 8)
     assert make(input_dim=8).declared_input_shape() == (None, None, 8)
@@ -266,7 +192,7 @@ def test_lstm_declarations_and_shape_errors() -> None:
 
 
 def test_embedding_input_length_declaration_and_float_input() -> None:
-    layer = ADAPTER.validate_python({"type": "Embedding", "input_dim": 10, "output_dim": 3, "input_length": 7}, context={})
+    layer = layer_from({"type": "Embedding", "input_dim": 10, "output_dim": 3, "input_length": 7})
     assert layer.declared_input_shape() == (None, 7)
     module = layer.build([(None, 7)])
     assert module(torch.tensor([[1.0, 2.0]])).shape == (1, 2, 3)
@@ -275,8 +201,8 @@ def test_embedding_input_length_declaration_and_float_input() -> None:
 
 # ----- Conv2D -------------------------------------------------------------------------------
 def test_conv2d_same_strided_equals_hand_padded_conv() -> None:
-    layer = ADAPTER.validate_python(
-        {"type": "Conv2D", "filters": 3, "kernel_size": [3, 4], "strides": 2, "padding": "same"}, context={}
+    layer = layer_from(
+        {"type": "Conv2D", "filters": 3, "kernel_size": [3, 4], "strides": 2, "padding": "same"}
     )
     module = layer.build([(None, 8, 7, 2)])
     x = torch.randn(2, 8, 7, 2)
@@ -289,12 +215,12 @@ def test_conv2d_same_strided_equals_hand_padded_conv() -> None:
 
 def test_conv2d_argument_errors() -> None:
     with pytest.raises(ValidationError, match="dilation_rate"):
-        ADAPTER.validate_python({"type": "Conv2D", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, context={})
+        layer_from({"type": "Conv2D", "filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2})
     with pytest.raises(ValidationError, match="groups"):
-        ADAPTER.validate_python({"type": "Conv2D", "filters": 3, "kernel_size": 3, "groups": 2}, context={})
+        layer_from({"type": "Conv2D", "filters": 3, "kernel_size": 3, "groups": 2})
     with pytest.raises(ValidationError):
-        ADAPTER.validate_python({"type": "Conv2D", "filters": 3, "kernel_size": [3, 3, 3]}, context={})
-    conv = ADAPTER.validate_python({"type": "Conv2D", "filters": 2, "kernel_size": 5}, context={})
+        layer_from({"type": "Conv2D", "filters": 3, "kernel_size": [3, 3, 3]})
+    conv = layer_from({"type": "Conv2D", "filters": 2, "kernel_size": 5})
     with pytest.raises(ShapeError, match=r"\(None, 3, 3, 1\)"):
         conv.output_shapes([(None, 3, 3, 1)])
     with pytest.raises(ShapeError, match=r"channel.*\(None, 8, 8, None\)"):
@@ -303,7 +229,7 @@ def test_conv2d_argument_errors() -> None:
 
 # ----- shape errors name the shapes ---------------------------------------------------------
 def layer(config: dict) -> LayerConfig:
-    return ADAPTER.validate_python(config, context={})
+    return layer_from(config)
 
 
 @pytest.mark.parametrize(
