@@ -145,9 +145,16 @@ class LayerConfig(StrictModel):
         """Base of the automatic name (dense, dense_1, ...); a Model layer uses the model's name."""
         return auto_name_base(self.layer_type)
 
+    def named_nested_layers(self) -> dict[str, "LayerConfig"]:
+        """Layers wrapped by this one, by the name of their torch submodule (TimeDistributed: {"layer": ...})."""
+        return {}
+
     def nested_layers(self) -> list["LayerConfig"]:
-        """Layers wrapped by this one (TimeDistributed's `layer`); none by default."""
-        return []
+        return list(self.named_nested_layers().values())
+
+    def activity_penalty(self) -> object | None:
+        """A regularizer config applied to the layer's output and added to the loss (Keras's activity_regularizer)."""
+        return None
 
 
 def format_shape(shape: Shape) -> str:

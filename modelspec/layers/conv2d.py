@@ -20,6 +20,7 @@ from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
 from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.regularizers import Regularized
 
 #: An int used for both spatial axes, or [height, width].
 IntPair = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
@@ -39,7 +40,7 @@ def conv_output_size(size: int | None, kernel: int, stride: int, dilation: int, 
 
 
 @register
-class Conv2D(LayerConfig):
+class Conv2D(Regularized, LayerConfig):
     """activation(conv2d(x, kernel) + bias) over (batch, height, width, channels) -> (batch, h', w', filters)."""
 
     type: Literal["Conv2D"]

@@ -15,10 +15,11 @@ from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
 from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.regularizers import Regularized
 
 
 @register
-class Dense(LayerConfig):
+class Dense(Regularized, LayerConfig):
     """Densely-connected layer: activation(x @ kernel + bias), applied over the last axis."""
 
     type: Literal["Dense"]

@@ -21,10 +21,11 @@ from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
 from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.regularizers import Regularized
 
 
 @register
-class LSTM(LayerConfig):
+class LSTM(Regularized, LayerConfig):
     """(batch, time, features) -> (batch, units), or (batch, time, units) with return_sequences."""
 
     type: Literal["LSTM"]

@@ -26,8 +26,8 @@ class TimeDistributed(LayerConfig):
     family = "recurrent"
     wraps_layer = True
 
-    def nested_layers(self) -> list[LayerConfig]:
-        return [self.layer]
+    def named_nested_layers(self) -> dict[str, LayerConfig]:
+        return {"layer": self.layer}
 
     def _step_shape(self, input_shapes: list[Shape]) -> Shape:
         shape = self.single(input_shapes)

@@ -26,6 +26,7 @@ from modelspec.torch_build import build_module, output_activations, set_trainabl
 from modelspec.training.losses import build_loss, logits_variant
 from modelspec.training.metrics import Mean, Metric, build_metric
 from modelspec.training.optimizers import build_optimizer
+from modelspec.training.regularizers import Regularization
 
 #: A cross-entropy on probabilities can take the logits of the activation that made them.
 _LOGITS_PAIRS = {
@@ -56,6 +57,7 @@ class Engine:
         torch.manual_seed(seed)
         self.module = build_module(graph, logits=set(self.from_logits)).to(self.device)
         set_trainable(self.module, graph)
+        self.regularization = Regularization(graph, self.module)
         self.forward = torch.compile(self.module) if jit_compile else self.module
         self.optimizer = build_optimizer(plan.optimizer, [p for p in self.module.parameters() if p.requires_grad])
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
@@ -91,6 +93,9 @@ class Engine:
             if self.plan.multi_output:
                 self.trackers[f"{name}_loss"].update(value.detach(), sample_weight=size)
         assert total is not None, "no output has a loss"
+        penalties = self.regularization.loss()
+        if penalties is not None:
+            total = total + penalties  # Keras reports the loss with its regularization terms
         self.trackers["loss"].update(total.detach(), sample_weight=size)
         return total
 
@@ -107,6 +112,8 @@ class Engine:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.regularization.constraints:
+            self.regularization.apply_constraints()
         with torch.no_grad():
             self._measure(outputs, targets, weights)
 
@@ -120,7 +127,9 @@ class Engine:
     @torch.inference_mode()
     def predict_step(self, inputs: list[Tensor]) -> dict[str, Tensor]:
         self.module.eval()
-        return self.probabilities(self.outputs(inputs))
+        outputs = self.probabilities(self.outputs(inputs))
+        self.regularization.clear()
+        return outputs
 
     # ----- bookkeeping ----------------------------------------------------------------------------
     def reset_metrics(self) -> None:
