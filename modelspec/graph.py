@@ -25,6 +25,7 @@ from modelspec.errors import (
     format_choices,
 )
 from modelspec.layers import LayerConfig, Shape, Weight, format_shape
+from modelspec.layers.input import Input as InputLayer
 from modelspec.layers.model import ExternalModel, Model
 from modelspec.reserved_names import RESERVED_NAMES
 from modelspec.source import Located
@@ -221,10 +222,16 @@ class _Resolver:
         count = len(self.problems)
         section = "sequential" if body.is_sequential else "layers"
         entries = [(entry, (*prefix, section, i)) for i, entry in enumerate(body.entries)]
+        for position, (entry, path) in enumerate(entries):
+            if isinstance(entry, InputLayer) and (position > 0 or not body.is_sequential):
+                where = "a functional model declares its inputs under 'inputs:'" if not body.is_sequential else "it must come first"
+                self.problem(f"an Input entry only starts a sequential model: {where}", (*path, "type"))
         inputs = self.sequential_input(entries, prefix) if body.is_sequential else {
             input_name: GraphInput(input_name, (spec.batch_size, *spec.shape), spec.dtype) for input_name, spec in (body.inputs or {}).items()
         }
         if body.is_sequential:
+            if entries and isinstance(entries[0][0], InputLayer):
+                entries = entries[1:]  # it declared the input; it makes no node
             self.check_sequential_entries(entries)
         else:
             self.check_functional_entries(entries)
@@ -312,7 +319,8 @@ class _Resolver:
                 path,
             )
             return {}
-        return {"x": GraphInput("x", shape, type(first).input_dtype)}
+        dtype = first.dtype if isinstance(first, InputLayer) else type(first).input_dtype
+        return {"x": GraphInput("x", shape, dtype)}
 
     def check_sequential_entries(self, entries: list) -> None:
         for position, (entry, path) in enumerate(entries):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 
-from torch import fx, nn
+from torch import Tensor, fx, nn
 
 from modelspec.graph import Graph, TensorRef
 from modelspec.nn.activations import get_activation
@@ -22,6 +22,14 @@ from modelspec.nn.activations import get_activation
 
 def _key(ref: TensorRef) -> tuple[str, int, int]:
     return (ref.source, ref.node, ref.index)
+
+
+def all_masks(*masks: Tensor) -> Tensor:
+    """Where several masked tensors meet (Add, Concatenate on features), a step is kept only if kept in all."""
+    combined = masks[0]
+    for mask in masks[1:]:
+        combined = combined & mask
+    return combined
 
 
 def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset()) -> fx.GraphModule:
@@ -36,22 +44,30 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
 
     code = fx.Graph()
     values: dict[tuple[str, int, int], fx.Node] = {}
+    masks: dict[tuple[str, int, int], fx.Node] = {}
     pre_activation: dict[tuple[str, int, int], fx.Node] = {}
     for name in graph.inputs:
         values[(name, 0, 0)] = code.placeholder(name)
     for node in graph.order:
-        layer = node.layer
+        layer, config = node.layer, node.layer.config
         args = tuple(values[_key(ref)] for ref in node.inputs)
-        result = code.call_module(layer.name, args)
+        arriving = [masks[_key(ref)] for ref in node.inputs if _key(ref) in masks]
+        kwargs = {"mask": arriving[0]} if config.consumes_mask and arriving else {}
+        result = code.call_module(layer.name, args, kwargs)
+        key = (layer.name, node.index, 0)
+        if config.produces_mask():
+            result, masks[key] = (code.call_function(operator.getitem, (result, i)) for i in (0, 1))
+        elif arriving and config.keeps_mask():
+            masks[key] = arriving[0] if len(arriving) == 1 else code.call_function(all_masks, tuple(arriving))
         if len(node.output_shapes) > 1:
             for i in range(len(node.output_shapes)):
                 values[(layer.name, node.index, i)] = code.call_function(operator.getitem, (result, i))
             continue
-        activation = layer.config.output_activation()
-        pre_activation[(layer.name, node.index, 0)] = result
+        activation = config.output_activation()
+        pre_activation[key] = result
         if activation not in (None, "linear"):
             result = code.call_function(get_activation(activation), (result,))
-        values[(layer.name, node.index, 0)] = result
+        values[key] = result
 
     results = []
     for name, ref in graph.outputs.items():

@@ -74,6 +74,9 @@ def check_case(case: Case) -> None:
         xs = [torch.randn(size, requires_grad=True) for size in sizes]
     module.train()
     out = module(*xs)
+    if layer.produces_mask():  # (output, mask): the mask marks the kept steps, (batch, steps)
+        out, mask = out
+        assert mask.dtype == torch.bool and tuple(mask.shape) == tuple(out.shape[: mask.dim()])
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     assert len(outs) == len(case.outputs)
     for inferred, tensor in zip(case.outputs, outs):

@@ -8,7 +8,10 @@ from pathlib import Path
 from modelspec.layers import LAYERS
 
 #: Layer types tested elsewhere, with the reason.
-COVERED_ELSEWHERE = {"Model": "needs a resolved graph bound to it (tests/test_examples.py, tests/test_training.py)"}
+COVERED_ELSEWHERE = {
+    "Model": "needs a resolved graph bound to it (tests/test_examples.py, tests/test_training.py)",
+    "Input": "declares a sequential model's input and makes no node (tests/test_masks_and_inputs.py)",
+}
 
 
 def all_cases() -> list:

@@ -26,6 +26,7 @@ class Activation(LayerConfig):
     activation: ActivationName = Field(description="Name of the activation function, as Keras spells it.")
 
     family = "core"
+    propagates_mask = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape

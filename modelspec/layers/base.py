@@ -77,6 +77,11 @@ class LayerConfig(StrictModel):
     wraps_layer: ClassVar[bool] = False
     #: dtype of a sequential model's input when this layer comes first (Embedding: int64).
     input_dtype: ClassVar[str] = "float32"
+    #: Keras masking. A mask (bool, (batch, steps), True = keep) made by Embedding(mask_zero) or
+    #: Masking flows to later layers: a layer that `consumes_mask` gets it as `mask=` in its
+    #: module's forward; one that `propagates_mask` passes it on unchanged; any other drops it.
+    consumes_mask: ClassVar[bool] = False
+    propagates_mask: ClassVar[bool] = False
 
     # ----- contract -------------------------------------------------------------------------
     def output_shapes(self, input_shapes: list[Shape]) -> list[Shape]:
@@ -89,6 +94,14 @@ class LayerConfig(StrictModel):
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
         """Weights the layer creates when built on these inputs (none by default)."""
         return {}
+
+    def produces_mask(self) -> bool:
+        """True when the module returns (output, mask) (Embedding with mask_zero, Masking)."""
+        return False
+
+    def keeps_mask(self) -> bool:
+        """Whether the output still carries the input's mask (a consuming RNN with return_sequences)."""
+        return self.propagates_mask
 
     def input_bound(self) -> int | None:
         """Integer inputs must lie in [0, bound) (Embedding: input_dim); None when any value goes."""

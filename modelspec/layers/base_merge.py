@@ -14,6 +14,7 @@ class MergeLayer(LayerConfig):
 
     arity = (1, None)
     family = "merging"
+    propagates_mask = True
 
     def shapes_error(self, input_shapes: list[Shape], problem: str) -> ShapeError:
         """ShapeError "Add on (None, 10) and (None, 4, 4): <problem>"."""

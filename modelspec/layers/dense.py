@@ -31,6 +31,7 @@ class Dense(Regularized, LayerConfig):
     input_dim: PositiveInt | None = Field(None, description="First layer only: input features, same as input_shape: [input_dim].")
 
     family = "core"
+    propagates_mask = True
     input_declaration_keys = ("input_dim",)
 
     def declared_feature_shape(self) -> tuple[int, ...] | None:

@@ -31,6 +31,7 @@ class Dropout(LayerConfig):
     )
 
     family = "regularization"
+    propagates_mask = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if self.noise_shape is not None:

@@ -23,7 +23,7 @@ class Embedding(LayerConfig):
     input_dim: PositiveInt = Field(description="Size of the vocabulary: the largest index + 1.")
     output_dim: PositiveInt = Field(description="Dimension of the dense embedding.")
     embeddings_initializer: InitializerName = Field("uniform", description="Initializer of the table; uniform is U(-0.05, 0.05).")
-    mask_zero: bool = Field(False, description="Whether index 0 is padding to be masked downstream (accepted; masking comes later).")
+    mask_zero: bool = Field(False, description="Index 0 is padding: downstream layers that support masking (recurrent layers, poolings) skip it.")
     input_length: PositiveInt | None = Field(
         None, description="Keras 2, first layer only: the sequence length; same as input_shape: [input_length]."
     )
@@ -49,4 +49,7 @@ class Embedding(LayerConfig):
     def build(self, input_shapes: list[Shape]):
         from modelspec.nn.embedding import KerasEmbedding
 
-        return KerasEmbedding(self.input_dim, self.output_dim, embeddings_initializer=self.embeddings_initializer)
+        return KerasEmbedding(self.input_dim, self.output_dim, embeddings_initializer=self.embeddings_initializer, mask_zero=self.mask_zero)
+
+    def produces_mask(self) -> bool:
+        return self.mask_zero

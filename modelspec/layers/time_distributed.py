@@ -24,6 +24,7 @@ class TimeDistributed(LayerConfig):
     layer: "AnyLayer" = Field(description="The layer applied at each time step: a layer config, or {model: NAME}.")  # noqa: F821
 
     family = "recurrent"
+    propagates_mask = True
     wraps_layer = True
 
     def named_nested_layers(self) -> dict[str, LayerConfig]:

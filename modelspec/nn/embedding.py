@@ -17,8 +17,9 @@ class KerasEmbedding(nn.Module):
     Shape: (batch, ...) integers (floats are cast) -> (batch, ..., output_dim).
     """
 
-    def __init__(self, input_dim: int, output_dim: int, *, embeddings_initializer: InitializerName = "uniform"):
+    def __init__(self, input_dim: int, output_dim: int, *, embeddings_initializer: InitializerName = "uniform", mask_zero: bool = False):
         super().__init__()
+        self.mask_zero = mask_zero
         self.embeddings = nn.Parameter(torch.empty(input_dim, output_dim))
         self.embeddings_initializer = embeddings_initializer
         self.reset_parameters()
@@ -26,8 +27,11 @@ class KerasEmbedding(nn.Module):
     def reset_parameters(self) -> None:
         initialize(self.embeddings, self.embeddings_initializer)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.embedding(x.long(), self.embeddings)
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """With mask_zero, returns (embeddings, mask) where the mask is True at non-zero indices."""
+        indices = x.long()
+        output = F.embedding(indices, self.embeddings)
+        return (output, indices != 0) if self.mask_zero else output
 
     def extra_repr(self) -> str:
         return f"input_dim={self.embeddings.shape[0]}, output_dim={self.embeddings.shape[1]}"

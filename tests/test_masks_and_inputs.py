@@ -1,0 +1,39 @@
+"""Keras 3's Input entry in a sequential model, and masks flowing through the compiled graph."""
+
+from __future__ import annotations
+
+import torch
+
+from modelspec.summary import summary_json
+from modelspec.torch_build import build_module
+from modelspec.validate import check_file
+from tests.helpers import only_problem, write
+
+
+def test_input_entry_declares_the_sequential_input(tmp_path):
+    with_input = write(tmp_path, "name: m\nsequential:\n  - {type: Input, shape: [6, 8], batch_size: 4}\n  - {type: LSTM, units: 3}\n", "a.yaml")
+    declared = write(tmp_path, "name: m\nsequential:\n  - {type: LSTM, units: 3, batch_input_shape: [4, 6, 8]}\n", "b.yaml")
+    assert summary_json(check_file(with_input)[1]) == summary_json(check_file(declared)[1])
+
+
+def test_input_entry_only_starts_a_sequential_model(tmp_path):
+    p = only_problem(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 3, input_dim: 2}\n  - {type: Input, shape: [3]}\n")
+    assert "it must come first" in p.message and p.line == 4
+
+
+def test_embedding_mask_reaches_consumers_through_propagating_layers(tmp_path):
+    spec = write(tmp_path, """
+    name: masked
+    inputs: {tokens: {shape: [5], dtype: int64}}
+    layers:
+      - {type: Embedding, input_dim: 10, output_dim: 4, mask_zero: true, inputs: tokens}
+      - {type: Dropout, rate: 0.1}
+      - {name: probe, type: Dense, units: 2}
+    outputs: probe
+    """)
+    _, graph = check_file(spec)
+    module = build_module(graph)
+    # the mask leaves Embedding (getitem 1) and is dropped by Dense's successor-less output: the code shows the split
+    assert "getitem" in module.code
+    out = module(torch.tensor([[1, 2, 0, 0, 0]]))
+    assert out.shape == (1, 5, 2)
