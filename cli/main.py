@@ -102,12 +102,15 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @set_option
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default runs/<name>-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --run-dir from its last completed epoch.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --run-dir.")
+@click.option("--force", is_flag=True, help="Train even when the model looks too large for this machine's memory.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same run.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object last on stdout (progress goes to stderr).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @reports_errors
-def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, seed: int, device: str, as_json: bool, quiet: bool) -> None:
+def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, overwrite: bool, force: bool, seed: int, device: str,
+          as_json: bool, quiet: bool) -> None:
     """Train SPEC; weights, history and checkpoints go to a run directory."""
     from modelspec_cli.progress import BarProgress, PlainProgress
     from modelspec_cli.render import results_table
@@ -116,7 +119,9 @@ def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: b
 
     out = stderr if as_json else stdout
     progress = [] if quiet else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
-    run = TrainingRun(prepare(spec, overrides), run_dir, resume=resume, seed=seed, device=device, callbacks=progress)
+    if resume and overwrite:
+        raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
+    run = TrainingRun(prepare(spec, overrides), run_dir, resume=resume, overwrite=overwrite, force=force, seed=seed, device=device, callbacks=progress)
     out.print(f"run directory: {run.run_dir}", markup=False)
     try:
         result = run.fit()

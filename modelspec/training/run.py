@@ -12,8 +12,10 @@ Everything is checked (spec, data, weights) before anything is written.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,11 @@ import torch
 import yaml
 
 from modelspec.data import ArraySpec, check_arrays, load_source, split_validation
-from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
+from modelspec.errors import DataError, ModelspecError, Problem, SpecError, UsageError, WeightsError
 from modelspec.graph import Graph
 from modelspec.overrides import apply_overrides
 from modelspec.plan import TrainingPlan, plan_training
+from modelspec.resources import check_memory
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
 from modelspec.training.batches import Batches
@@ -42,6 +45,10 @@ from modelspec.training.files import (
 from modelspec.validate import check_located
 
 WEIGHT_KEY = "#sample_weight"  # not an identifier, so never an input or output name
+
+
+class RunDirError(ModelspecError):
+    """The run directory cannot be created or written (full disk, not writable, ...)."""
 
 
 @dataclass
@@ -157,8 +164,9 @@ class TrainingRun:
     """One `modelspec train`: data checked, run directory prepared, then the epoch loop."""
 
     def __init__(self, prepared: Prepared, run_dir: Path | None = None, *, resume: bool = False, seed: int = 0,
-                 device: str = "auto", callbacks: list[Callback] = ()):
-        self.prepared, self.seed, self.resume = prepared, seed, resume
+                 device: str = "auto", callbacks: list[Callback] = (), overwrite: bool = False, force: bool = False):
+        self.prepared, self.seed, self.resume, self.overwrite = prepared, seed, resume, overwrite
+        check_memory(prepared.graph, training=True, force=force)
         spec = prepared.spec
         if spec.compile is None or not any(o.loss is not None for o in prepared.plan.outputs.values()):
             raise SpecError([prepared.located.problem("training needs a loss: add compile: {loss: ...}", ("compile",))])
@@ -207,9 +215,42 @@ class TrainingRun:
             while run_dir.exists():
                 suffix += 1
                 run_dir = Path("runs") / f"{self.prepared.spec.name}-{stamp}-{suffix}"
-        elif (run_dir / "checkpoint.pt").exists():
-            raise UsageError(f"'{run_dir}' already holds a run: continue it with --resume, or choose another --run-dir")
+        else:
+            self._check_fresh(run_dir)
         return run_dir
+
+    def _check_fresh(self, run_dir: Path) -> None:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--run-dir '{run_dir}' is a file, not a directory")
+        if run_dir.is_dir() and any(p.name != ".lock" for p in run_dir.iterdir()) and not self.overwrite:
+            raise UsageError(f"'{run_dir}' already holds a run: continue it with --resume, replace it with --overwrite, or choose another --run-dir")
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the run directory while training: a second run on it refuses."""
+        self._lock_file = open(self.run_dir / ".lock", "a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise UsageError(f"another modelspec train is using '{self.run_dir}' (it holds the run's lock); nothing was changed") from None
+
+    def _prepare_directory(self) -> None:
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._lock()
+        except OSError as error:
+            raise RunDirError(f"cannot create the run directory '{self.run_dir}': {error.strerror}") from None
+        if self.resume:
+            return
+        self._check_fresh_locked()
+
+    def _check_fresh_locked(self) -> None:
+        """Under the lock: a run that appeared meanwhile is never overwritten without --overwrite."""
+        ours = [p for p in self.run_dir.iterdir() if p.name != ".lock"]
+        if ours and not self.overwrite:
+            raise UsageError(f"'{self.run_dir}' already holds a run: continue it with --resume, replace it with --overwrite")
+        for path in ours:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
     def _spec_text(self) -> str:
         return yaml.safe_dump(self.prepared.located.data, sort_keys=False, allow_unicode=True)
@@ -257,8 +298,9 @@ class TrainingRun:
             state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
             self.engine.module.load_state_dict(state["model"])
             self.engine.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, EOFError, OSError, ValueError) as error:
-            raise WeightsError(f"cannot resume from '{self.checkpoint_path}': {error}") from None
+        except Exception as error:  # torch.load(weights_only=True) refuses pickled code with UnpicklingError
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise WeightsError(f"cannot resume from '{self.checkpoint_path}': {first_line} (not a checkpoint written by modelspec?)") from None
         torch.set_rng_state(state["rng"].cpu())
         if state["cuda_rng"]:
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
@@ -295,10 +337,21 @@ class TrainingRun:
         return logs
 
     def fit(self) -> RunResult:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_directory()
+        try:
+            return self._fit()
+        except OSError as error:
+            raise RunDirError(
+                f"cannot write to the run directory '{self.run_dir}': {error.strerror or error}; "
+                "the last completed epoch's checkpoint is kept"
+            ) from None
+        finally:
+            self._lock_file.close()
+
+    def _fit(self) -> RunResult:
         if not self.resume:
             atomic_write_text(self.run_dir / "spec.yaml", self._spec_text())
-            save_weights(self.engine.module, self.run_dir / "model.safetensors")
+            self._save(self.start_epoch)  # a resumable starting point, before the first epoch
         self._status("running")
         for callback in self.callbacks:
             callback.on_train_begin()
@@ -344,7 +397,8 @@ class TrainingRun:
 
 
 # ----- evaluate and predict ---------------------------------------------------------------------
-def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str) -> Engine:
+def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str, force: bool = False) -> Engine:
+    check_memory(prepared.graph, training=False, force=force)
     engine = Engine(prepared.graph, prepared.plan, device=resolve_device(device))
     load_weights(engine.module, weights)
     return engine
