@@ -53,17 +53,21 @@ def main() -> None:
     """Keras-style neural network models as YAML: validate, summarise, train, evaluate, predict."""
 
 
+plugins_option = click.option("--allow-plugins", is_flag=True, help="Import the Python modules the spec lists under plugins: (trusted specs only).")
+
+
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@plugins_option
 @reports_errors
-def validate(specs: tuple[str, ...]) -> None:
+def validate(specs: tuple[str, ...], allow_plugins: bool) -> None:
     """Check SPECS and report every problem as FILE:LINE:COL: message (exit 2 if any)."""
     from modelspec.validate import check_file
 
     problems = []
     for spec in specs:
         try:
-            check_file(spec)
+            check_file(spec, allow_plugins=allow_plugins)
         except SpecError as error:
             problems.extend(error.problems)
     if problems:
@@ -76,15 +80,16 @@ def validate(specs: tuple[str, ...]) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--expand-nested", is_flag=True, help="Show the layers of nested models.")
+@plugins_option
 @reports_errors
-def summary(spec: str, as_json: bool, expand_nested: bool) -> None:
+def summary(spec: str, as_json: bool, expand_nested: bool, allow_plugins: bool) -> None:
     """Show SPEC's layers, output shapes, parameter counts and connections, as Keras's model.summary()."""
     from modelspec_cli.render import summary_table
 
     from modelspec.summary import summary_json, summary_rows, totals
     from modelspec.validate import check_file
 
-    _, graph = check_file(spec)
+    _, graph = check_file(spec, allow_plugins=allow_plugins)
     if as_json:
         click.echo(json.dumps(summary_json(graph), indent=2))
         return
@@ -108,9 +113,10 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object last on stdout (progress goes to stderr).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@plugins_option
 @reports_errors
 def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, overwrite: bool, force: bool, seed: int, device: str,
-          as_json: bool, quiet: bool) -> None:
+          as_json: bool, quiet: bool, allow_plugins: bool) -> None:
     """Train SPEC; weights, history and checkpoints go to a run directory."""
     from modelspec_cli.progress import BarProgress, PlainProgress
     from modelspec_cli.render import results_table
@@ -121,7 +127,7 @@ def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: b
     progress = [] if quiet else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
     if resume and overwrite:
         raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
-    run = TrainingRun(prepare(spec, overrides), run_dir, resume=resume, overwrite=overwrite, force=force, seed=seed, device=device, callbacks=progress)
+    run = TrainingRun(prepare(spec, overrides, allow_plugins=allow_plugins), run_dir, resume=resume, overwrite=overwrite, force=force, seed=seed, device=device, callbacks=progress)
     out.print(f"run directory: {run.run_dir}", markup=False)
     try:
         result = run.fit()
@@ -154,13 +160,14 @@ def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: b
 @set_option
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@plugins_option
 @reports_errors
-def evaluate(spec: str, weights: str, data: str | None, overrides: tuple[str, ...], device: str, as_json: bool) -> None:
+def evaluate(spec: str, weights: str, data: str | None, overrides: tuple[str, ...], device: str, as_json: bool, allow_plugins: bool) -> None:
     """Loss and metrics of SPEC with trained --weights on --data (or the spec's test data)."""
     from modelspec.training.run import evaluate as run_evaluate
     from modelspec.training.run import prepare
 
-    results = run_evaluate(prepare(spec, overrides), weights, data, device)
+    results = run_evaluate(prepare(spec, overrides, allow_plugins=allow_plugins), weights, data, device)
     if as_json:
         click.echo(json.dumps(results))
     else:
@@ -174,13 +181,14 @@ def evaluate(spec: str, weights: str, data: str | None, overrides: tuple[str, ..
 @click.option("--output", required=True, type=click.Path(dir_okay=False), help="The .npz to write, arrays named after the outputs (y for a sequential model).")
 @set_option
 @device_option
+@plugins_option
 @reports_errors
-def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[str, ...], device: str) -> None:
+def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[str, ...], device: str, allow_plugins: bool) -> None:
     """Run SPEC with trained --weights on --data; save the outputs to --output."""
     from modelspec.training.run import predict as run_predict
     from modelspec.training.run import prepare
 
-    results = run_predict(prepare(spec, overrides), weights, data, output, device)
+    results = run_predict(prepare(spec, overrides, allow_plugins=allow_plugins), weights, data, output, device)
     shapes = ", ".join(f"{name} {tuple(array.shape)}" for name, array in results.items())
     stdout.print(f"wrote {output}: {shapes}", markup=False)
 

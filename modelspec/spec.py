@@ -16,7 +16,7 @@ A sequential model lists its layers under `sequential:` instead of inputs/layers
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -78,11 +78,31 @@ class ModelBody(StrictModel):
         return list(self.sequential if self.sequential is not None else self.layers or [])
 
 
+#: A Python module name, as `import` takes it: `my_layers` or `lab.layers.custom`.
+PluginName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=200)]
+
+
 class Spec(ModelBody):
     """A whole spec file: the model, its sub-models, and how to compile, fit and feed it."""
 
     name: Identifier = Field("model", description="Model name.")
+    plugins: list[PluginName] = Field(
+        default_factory=list, description="Python modules that register custom layers; loaded only with --allow-plugins."
+    )
     models: dict[Identifier, ModelBody] = Field(default_factory=dict, description="Named sub-models callable as layers ({type: Model, model: NAME}).")
     compile: CompileConfig | None = Field(None, description="Optimizer, losses, loss weights and metrics (Keras's compile).")
     fit: FitConfig = Field(default_factory=FitConfig, description="Training settings (Keras's fit).")
     data: DataConfig | None = Field(None, description="Training, validation and test data.")
+
+
+def refresh_layer_types() -> None:
+    """Rebuild the layer-entry union and the spec schema after plugins registered layer types."""
+    global LayerEntry
+    from modelspec import layers
+
+    layers.refresh_union()
+    LayerEntry = tagged_union({**layers.LAYERS, "reuse": Reuse})
+    for model in (ModelBody, Spec):
+        for field in ("sequential", "layers"):
+            model.model_fields[field].annotation = list[LayerEntry] | None
+        model.model_rebuild(force=True)

@@ -116,30 +116,36 @@ def map_validation_error(error: ValidationError, located: Located, context: dict
     return problems
 
 
-def validate_located(located: Located) -> Spec:
-    """Validate located data as a Spec; raises SpecError with every located problem."""
+def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
+    """Validate located data as a Spec (loading its plugins if allowed); SpecError with every located problem."""
+    from modelspec import spec as spec_module
+    from modelspec.plugins import load_plugins
+
+    problems = load_plugins(located, allowed=allow_plugins)
+    if problems:
+        raise SpecError(problems)
     context: dict = {}
     try:
-        return Spec.model_validate(located.data, context=context)
+        return spec_module.Spec.model_validate(located.data, context=context)
     except ValidationError as error:
         raise SpecError(map_validation_error(error, located, context)) from None
 
 
-def load_spec(path: str | Path) -> tuple[Spec, Located]:
+def load_spec(path: str | Path, *, allow_plugins: bool = False) -> tuple[Spec, Located]:
     located = load_file(path)
-    return validate_located(located), located
+    return validate_located(located, allow_plugins=allow_plugins), located
 
 
-def check_located(located: Located) -> tuple[Spec, Graph]:
+def check_located(located: Located, *, allow_plugins: bool = False) -> tuple[Spec, Graph]:
     """Validate and resolve located spec data, and check its compile section against the graph."""
     from modelspec.plan import plan_training
 
-    spec = validate_located(located)
-    graph = resolve(spec, located, load_spec)
+    spec = validate_located(located, allow_plugins=allow_plugins)
+    graph = resolve(spec, located, lambda path: load_spec(path, allow_plugins=allow_plugins))
     plan_training(spec, graph, located)
     return spec, graph
 
 
-def check_file(path: str | Path) -> tuple[Spec, Graph]:
+def check_file(path: str | Path, *, allow_plugins: bool = False) -> tuple[Spec, Graph]:
     """Load, validate and resolve a spec file. Raises SpecError with every problem."""
-    return check_located(load_file(path))
+    return check_located(load_file(path), allow_plugins=allow_plugins)

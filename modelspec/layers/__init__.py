@@ -49,10 +49,27 @@ def tagged_union(members: dict[str, type]) -> Any:
 
 AnyLayer = tagged_union(LAYERS)
 
-# Wrappers annotate their `layer` field as "AnyLayer"; pydantic resolves the name in the wrapper's
-# module when it builds the (deferred) schema on first use.
-for _cls in LAYERS.values():
-    if getattr(_cls, "wraps_layer", False):
-        sys.modules[_cls.__module__].AnyLayer = AnyLayer
+
+def _publish_union() -> None:
+    """Wrappers annotate their `layer` field as "AnyLayer"; pydantic resolves the name in the wrapper's
+    module when it builds the (deferred) schema on first use."""
+    for cls in LAYERS.values():
+        if getattr(cls, "wraps_layer", False):
+            sys.modules[cls.__module__].AnyLayer = AnyLayer
+
+
+def refresh_union() -> None:
+    """Rebuild AnyLayer after plugins registered more layer types (and the wrappers' schemas with it)."""
+    global AnyLayer
+    AnyLayer = tagged_union(LAYERS)
+    _publish_union()
+    for cls in LAYERS.values():
+        if getattr(cls, "wraps_layer", False):
+            for name, optional in cls.layer_fields.items():
+                cls.model_fields[name].annotation = AnyLayer | None if optional else AnyLayer
+            cls.model_rebuild(force=True)
+
+
+_publish_union()
 
 __all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]

@@ -75,6 +75,8 @@ class LayerConfig(StrictModel):
     input_declaration_keys: ClassVar[tuple[str, ...]] = ()
     #: True for wrappers whose `layer` field holds another layer config (built after the registry).
     wraps_layer: ClassVar[bool] = False
+    #: A wrapper's fields that hold a layer config, and whether each is optional (Bidirectional's backward_layer).
+    layer_fields: ClassVar[dict[str, bool]] = {"layer": False}
     #: dtype of a sequential model's input when this layer comes first (Embedding: int64).
     input_dtype: ClassVar[str] = "float32"
     #: Keras masking. A mask (bool, (batch, steps), True = keep) made by Embedding(mask_zero) or

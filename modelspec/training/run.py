@@ -67,10 +67,10 @@ class Prepared:
         return self.path.parent
 
 
-def prepare(spec_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Prepared:
+def prepare(spec_path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, allow_plugins: bool = False) -> Prepared:
     """Load, override, validate and resolve a spec (SpecError with every problem)."""
     located = apply_overrides(load_file(spec_path), list(overrides))
-    spec, graph = check_located(located)
+    spec, graph = check_located(located, allow_plugins=allow_plugins)
     return Prepared(Path(spec_path), located, spec, graph, plan_training(spec, graph, located), list(overrides))
 
 

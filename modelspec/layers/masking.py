@@ -1,0 +1,41 @@
+"""Masking: mark the steps whose features all equal mask_value as padding, for the layers that follow.
+
+    - {type: Masking, mask_value: 0.0, input_shape: [null, 8]}
+    - {type: LSTM, units: 16}                     # skips the masked steps
+
+The output is the input with the masked steps zeroed (Keras). The mask (batch, steps) is True
+where any feature differs from mask_value; layers that support masking receive it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from modelspec.layers.base import LayerConfig, Shape, register
+
+
+@register
+class Masking(LayerConfig):
+    """(batch, steps, features) -> same shape, plus a (batch, steps) mask."""
+
+    type: Literal["Masking"]
+    mask_value: Annotated[float, Field(allow_inf_nan=False)] = Field(
+        0.0, description="A step is masked when every feature of it equals this value."
+    )
+
+    family = "core"
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) < 2:
+            self.expect_rank(input_shape, 2, 3)
+        return input_shape
+
+    def produces_mask(self) -> bool:
+        return True
+
+    def build(self, input_shapes: list[Shape]):
+        from modelspec.nn.masking import KerasMasking
+
+        return KerasMasking(self.mask_value)
