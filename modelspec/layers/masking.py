@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.errors import ShapeError
+from modelspec.layers.base import LayerConfig, Shape, format_shape, register
 
 
 @register
@@ -29,7 +30,7 @@ class Masking(LayerConfig):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) < 2:
-            self.expect_rank(input_shape, 2, 3)
+            raise ShapeError(f"Masking expects an input of rank 2 or more (batch, steps, ...), received shape {format_shape(input_shape)}")
         return input_shape
 
     def produces_mask(self) -> bool:

@@ -1,0 +1,35 @@
+"""GaussianDropout: multiply by 1-centred Gaussian noise of variance rate / (1 - rate) while training.
+
+    - {type: GaussianDropout, rate: 0.2}
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from modelspec.config import NonNegativeInt, Probability
+from modelspec.layers.base import LayerConfig, Shape, register
+
+
+@register
+class GaussianDropout(LayerConfig):
+    """Training: x * N(1, rate / (1 - rate)); inference: x. The shape is unchanged."""
+
+    type: Literal["GaussianDropout"]
+    rate: Probability = Field(description="Drop probability as with Dropout, in [0, 1): the noise's stddev is sqrt(rate / (1 - rate)).")
+    seed: NonNegativeInt | None = Field(
+        None, description="Accepted for Keras compatibility; noise comes from torch's global generator (seeded by training)."
+    )
+
+    family = "regularization"
+    propagates_mask = True
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def build(self, input_shapes: list[Shape]):
+        from modelspec.nn.noise import KerasGaussianDropout
+
+        return KerasGaussianDropout(self.rate)

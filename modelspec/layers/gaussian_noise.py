@@ -1,0 +1,35 @@
+"""GaussianNoise: add zero-centred Gaussian noise while training (a regularizer; the identity at inference).
+
+    - {type: GaussianNoise, stddev: 0.1}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from modelspec.config import NonNegativeInt
+from modelspec.layers.base import LayerConfig, Shape, register
+
+
+@register
+class GaussianNoise(LayerConfig):
+    """Training: x + N(0, stddev^2); inference: x. The shape is unchanged."""
+
+    type: Literal["GaussianNoise"]
+    stddev: Annotated[float, Field(ge=0.0, le=1.0)] = Field(description="Standard deviation of the noise, in [0, 1] (as Keras 3 checks).")
+    seed: NonNegativeInt | None = Field(
+        None, description="Accepted for Keras compatibility; noise comes from torch's global generator (seeded by training)."
+    )
+
+    family = "regularization"
+    propagates_mask = True
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def build(self, input_shapes: list[Shape]):
+        from modelspec.nn.noise import KerasGaussianNoise
+
+        return KerasGaussianNoise(self.stddev)
