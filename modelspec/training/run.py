@@ -340,13 +340,27 @@ class TrainingRun:
         self._prepare_directory()
         try:
             return self._fit()
+        except KeyboardInterrupt:
+            self._final_status("interrupted")
+            raise
         except OSError as error:
+            self._final_status("failed", error=str(error))
             raise RunDirError(
                 f"cannot write to the run directory '{self.run_dir}': {error.strerror or error}; "
                 "the last completed epoch's checkpoint is kept"
             ) from None
+        except BaseException as error:
+            self._final_status("failed", error=str(error))
+            raise
         finally:
             self._lock_file.close()
+
+    def _final_status(self, status: str, **extra: Any) -> None:
+        """Record how the run ended, if the directory can still be written (it may be the failure)."""
+        try:
+            self._status(status, **extra)
+        except OSError:
+            pass
 
     def _fit(self) -> RunResult:
         if not self.resume:
@@ -357,34 +371,27 @@ class TrainingRun:
             callback.on_train_begin()
         epochs = self.prepared.spec.fit.epochs
         status, message = "finished", ""
-        try:
-            for epoch in range(self.start_epoch, epochs):
-                if self.stop_reason:
-                    break
-                for callback in self.callbacks:
-                    callback.on_epoch_begin(epoch)
-                try:
-                    logs = self._epoch(epoch)
-                except _NonFiniteLoss:
-                    done = len(self.history.get("epoch", []))
-                    status = "stopped"
-                    message = (f"the loss became NaN or infinite during epoch {epoch + 1}: training stopped "
-                               f"(TerminateOnNaN); model.safetensors keeps the weights after epoch {done}")
-                    break
-                for callback in self.callbacks:
-                    callback.on_epoch_end(epoch, logs)
-                self.history.setdefault("epoch", []).append(epoch)
-                for name, value in logs.items():
-                    self.history.setdefault(name, []).append(value)
-                self._save(epoch + 1)
-            if status == "finished" and self.stop_reason:
-                message = self.stop_reason
-        except KeyboardInterrupt:
-            self._status("interrupted")
-            raise
-        except BaseException as error:
-            self._status("failed", error=str(error))
-            raise
+        for epoch in range(self.start_epoch, epochs):
+            if self.stop_reason:
+                break
+            for callback in self.callbacks:
+                callback.on_epoch_begin(epoch)
+            try:
+                logs = self._epoch(epoch)
+            except _NonFiniteLoss:
+                done = len(self.history.get("epoch", []))
+                status = "stopped"
+                message = (f"the loss became NaN or infinite during epoch {epoch + 1}: training stopped "
+                           f"(TerminateOnNaN); model.safetensors keeps the weights after epoch {done}")
+                break
+            for callback in self.callbacks:
+                callback.on_epoch_end(epoch, logs)
+            self.history.setdefault("epoch", []).append(epoch)
+            for name, value in logs.items():
+                self.history.setdefault(name, []).append(value)
+            self._save(epoch + 1)
+        if status == "finished" and self.stop_reason:
+            message = self.stop_reason
         final = {name: values[-1] for name, values in self.history.items() if name != "epoch" and values}
         for callback in self.callbacks:
             callback.on_train_end(final)
