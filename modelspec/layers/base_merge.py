@@ -33,7 +33,7 @@ class MergeLayer(LayerConfig):
         if len(batches) > 1:
             raise self.shapes_error(input_shapes, "the batch sizes differ")
 
-    def batch_size(self, input_shapes: list[Shape]) -> int | None:
+    def known_batch(self, input_shapes: list[Shape]) -> int | None:
         """The known batch size of the inputs (check_inputs made sure they agree), else None."""
         batches = {shape[0] for shape in input_shapes if shape} - {None}
         return batches.pop() if batches else None
@@ -54,7 +54,7 @@ class ElementwiseMerge(MergeLayer):
         result: Shape = tuple(input_shapes[0][1:])
         for shape in input_shapes[1:]:
             result = self.broadcast(result, tuple(shape[1:]), input_shapes)
-        return [(self.batch_size(input_shapes), *result)]
+        return [(self.known_batch(input_shapes), *result)]
 
     def broadcast(self, a: Shape, b: Shape, input_shapes: list[Shape]) -> Shape:
         """Keras's rule on shapes without the batch axis: right-aligned; a None on either side gives None."""
