@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modelspec.nn.add import tensor_list
+from modelspec.nn.merge import tensor_list
 
 
 class ConcatenateModule(nn.Module):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from modelspec.nn.add import tensor_list
+from modelspec.nn.merge import tensor_list
 
 #: Keras's backend epsilon: the smallest norm normalize divides by.
 EPSILON = 1e-7

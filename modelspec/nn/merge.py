@@ -1,4 +1,4 @@
-"""Keras's elementwise merge layers (Subtract, Multiply, Average, Maximum, Minimum) as one torch module."""
+"""Keras's elementwise merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum) as one torch module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from modelspec.nn.add import tensor_list
+
+
+def tensor_list(inputs: tuple) -> list[torch.Tensor]:
+    """Accept module(a, b, ...) as well as module([a, b, ...])."""
+    return list(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else list(inputs)
 
 
 def aligned(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
