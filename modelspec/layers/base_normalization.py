@@ -24,6 +24,7 @@ Axes = int | Annotated[list[int], Field(min_length=1)]
 class GammaBetaLayer(NamedWeightRegularized, LayerConfig):
     """Base of BatchNormalization, LayerNormalization and GroupNormalization: output = normalized * gamma + beta."""
 
+    axis: Axes = Field(-1, description="The axis or axes of the features (-1: the last).")
     epsilon: Epsilon = Field(1e-3, description="Small float added to the variance to avoid dividing by zero.")
     center: bool = Field(True, description="Add the learned offset beta.")
     scale: bool = Field(True, description="Multiply by the learned scale gamma.")
@@ -46,14 +47,14 @@ class GammaBetaLayer(NamedWeightRegularized, LayerConfig):
 
     def positive_axes(self, input_shape: Shape) -> tuple[int, ...]:
         """The axes in `axis` as non-negative indices, in the given order; each must exist and not be the batch axis."""
-        return resolve_axes(self, getattr(self, "axis"), input_shape)
+        return resolve_axes(self, self.axis, input_shape)
 
     def known_sizes(self, input_shape: Shape) -> tuple[int, ...]:
         """The sizes along `axis` (the shape of gamma and beta), which must be known."""
         axes = self.positive_axes(input_shape)
         if any(input_shape[a] is None for a in axes):
             raise ShapeError(
-                f"{self.layer_type} needs a known size on axis {getattr(self, 'axis')}, received shape {format_shape(input_shape)}"
+                f"{self.layer_type} needs a known size on axis {self.axis}, received shape {format_shape(input_shape)}"
             )
         return tuple(input_shape[a] for a in axes)
 

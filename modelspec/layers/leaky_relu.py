@@ -29,7 +29,7 @@ class LeakyReLU(LayerConfig):
     propagates_mask = True
 
     @model_validator(mode="after")
-    def _one_slope(self) -> "LeakyReLU":
+    def _one_slope(self) -> LeakyReLU:
         if self.alpha is not None and "negative_slope" in self.model_fields_set:
             raise ValueError(
                 f"give negative_slope or its Keras 2 name alpha, not both (received negative_slope={self.negative_slope}, alpha={self.alpha})"
