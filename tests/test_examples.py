@@ -18,6 +18,10 @@ def dense_params(features: int, units: int) -> int:
     return features * units + units
 
 
+def conv2d_params(kernel: int, channels: int, filters: int) -> int:
+    return kernel * kernel * channels * filters + filters
+
+
 # Independent counts: from Keras's formulas here, and the totals Keras 3 prints for these models.
 EXPECTED_PARAMS = {
     "sequential_basics.yaml": dense_params(784, 32) + dense_params(32, 10),
@@ -31,6 +35,10 @@ EXPECTED_PARAMS = {
     "headline.yaml": 5_200_610,
     "shared_lstm_tweets.yaml": 82_305,
     "shared_conv.yaml": (3 * 3 * 3 * 16 + 16) + dense_params(32, 1),
+    # Keras's "simple MNIST convnet" prints 34,826.
+    "conv_mnist.yaml": 34_826,
+    "residual_block.yaml": 2 * conv2d_params(3, 8, 8) + dense_params(8, 10),
+    "inception.yaml": 3 * conv2d_params(1, 3, 16) + conv2d_params(3, 16, 16) + conv2d_params(5, 16, 16) + dense_params(48, 10),
 }
 
 
