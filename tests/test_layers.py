@@ -265,7 +265,7 @@ def test_argument_validation() -> None:
         {"type": "Dropout", "rate": 1.0},
         {"type": "Dense", "units": 0},
         {"type": "Activation", "activation": "relux"},
-        {"type": "LSTM", "units": 4, "dropout": 0.2},
+        {"type": "LSTM", "units": 4, "dropout": 1.0},  # a fraction in [0, 1)
     ):
         with pytest.raises(ValidationError):
             layer(bad)
