@@ -202,19 +202,21 @@ class _Resolver:
             graph.weights_file = str(weights)
         return graph
 
-    def bind_models(self, config: LayerConfig, path: tuple) -> bool:
+    def bind_models(self, config: LayerConfig, path: tuple, *, wrapped: bool = False) -> bool:
         """Attach resolved graphs to Model layers (also inside wrappers). False when one failed."""
         ok = True
-        for inner in _walk_configs(config):
-            if isinstance(inner, Model):
-                graph = self.model_graph(inner.model, (*path, "model") if inner is config else (*path, "layer", "model"))
-                if graph is None:
-                    ok = False
-                else:
-                    inner.bind(graph)
-            elif inner is not config and (inner.inputs is not None or inner.name is not None):
-                key = "inputs" if inner.inputs is not None else "name"
-                self.problem(f"a wrapped layer takes no '{key}': give it to the wrapper", (*path, "layer", key), key=True)
+        if isinstance(config, Model):
+            graph = self.model_graph(config.model, (*path, "model"))
+            ok = graph is not None
+            if graph is not None:
+                config.bind(graph)
+        elif wrapped and (config.inputs is not None or config.name is not None):
+            key = "inputs" if config.inputs is not None else "name"
+            self.problem(f"a wrapped layer takes no '{key}': give it to the wrapper", (*path, key), key=True)
+        for field in type(config).layer_fields if config.wraps_layer else ():
+            inner = getattr(config, field)
+            if inner is not None:
+                ok = self.bind_models(inner, (*path, field), wrapped=True) and ok
         return ok
 
     # ----- one model body ---------------------------------------------------------------------

@@ -52,11 +52,16 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
         layer, config = node.layer, node.layer.config
         args = tuple(values[_key(ref)] for ref in node.inputs)
         arriving = [masks[_key(ref)] for ref in node.inputs if _key(ref) in masks]
-        kwargs = {"mask": arriving[0]} if config.consumes_mask and arriving else {}
+        kwargs = {}
+        if config.consumes_mask and arriving:
+            kwargs = {"mask": [masks.get(_key(ref)) for ref in node.inputs] if config.mask_per_input else arriving[0]}
         result = code.call_module(layer.name, args, kwargs)
         key = (layer.name, node.index, 0)
         if config.produces_mask():
             result, masks[key] = (code.call_function(operator.getitem, (result, i)) for i in (0, 1))
+        elif config.mask_per_input and config.consumes_mask:
+            if _key(node.inputs[0]) in masks:
+                masks[key] = masks[_key(node.inputs[0])]
         elif arriving and config.keeps_mask():
             masks[key] = arriving[0] if len(arriving) == 1 else code.call_function(all_masks, tuple(arriving))
         if len(node.output_shapes) > 1:

@@ -37,3 +37,36 @@ def test_embedding_mask_reaches_consumers_through_propagating_layers(tmp_path):
     assert "getitem" in module.code
     out = module(torch.tensor([[1, 2, 0, 0, 0]]))
     assert out.shape == (1, 5, 2)
+
+
+def padded_equals_unpadded(tmp_path, layers: str, name: str) -> None:
+    """With mask_zero, trailing padding changes nothing at the kept steps."""
+    spec = write(tmp_path, f"""
+    name: masked
+    inputs: {{tokens: {{shape: [null], dtype: int64}}}}
+    layers:
+      - {{name: embedded, type: Embedding, input_dim: 10, output_dim: 4, mask_zero: true, inputs: tokens}}
+    {layers}
+    outputs: {name}
+    """, f"{name}.yaml")
+    _, graph = check_file(spec)
+    torch.manual_seed(0)
+    module = build_module(graph).eval()
+    with torch.no_grad():
+        padded = module(torch.tensor([[1, 2, 3, 0, 0]]))
+        short = module(torch.tensor([[1, 2, 3]]))
+    kept = padded[:, :3] if padded.dim() == 3 else padded
+    assert torch.allclose(kept, short, atol=1e-5)
+
+
+def test_mask_reaches_global_average_pooling(tmp_path):
+    padded_equals_unpadded(tmp_path, "  - {name: pooled, type: GlobalAveragePooling1D}", "pooled")
+
+
+def test_mask_reaches_bidirectional_gru(tmp_path):
+    padded_equals_unpadded(tmp_path, "  - {name: encoded, type: Bidirectional, layer: {type: GRU, units: 3}}", "encoded")
+
+
+def test_mask_reaches_each_input_of_attention(tmp_path):
+    padded_equals_unpadded(tmp_path, "  - {name: attended, type: MultiHeadAttention, num_heads: 2, key_dim: 2, inputs: [embedded, embedded]}", "attended")
+    padded_equals_unpadded(tmp_path, "  - {name: scored, type: Attention, inputs: [embedded, embedded]}", "scored")

@@ -36,6 +36,8 @@ class ScoreAttention(LayerConfig):
 
     family = "attention"
     arity = (2, 3)
+    consumes_mask = True
+    mask_per_input = True
 
     def _check(self, input_shapes: list[Shape]) -> tuple[Shape, Shape, Shape]:
         query, value = input_shapes[0], input_shapes[1]

@@ -84,6 +84,9 @@ class LayerConfig(StrictModel):
     #: module's forward; one that `propagates_mask` passes it on unchanged; any other drops it.
     consumes_mask: ClassVar[bool] = False
     propagates_mask: ClassVar[bool] = False
+    #: A consumer of several inputs (attention) gets `mask=[mask of input 0, mask of input 1, ...]`
+    #: (None where an input has none) and its output keeps the first input's mask.
+    mask_per_input: ClassVar[bool] = False
 
     # ----- contract -------------------------------------------------------------------------
     def output_shapes(self, input_shapes: list[Shape]) -> list[Shape]:

@@ -40,6 +40,7 @@ class Bidirectional(LayerConfig):
 
     family = "recurrent"
     wraps_layer = True
+    layer_fields = {"layer": False, "backward_layer": True}
     consumes_mask = True
     arity = (1, 5)
 

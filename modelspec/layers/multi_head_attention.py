@@ -63,6 +63,8 @@ class MultiHeadAttention(Regularized, LayerConfig):
 
     family = "attention"
     arity = (2, 4)
+    consumes_mask = True
+    mask_per_input = True
     regularized_weights: ClassVar[dict[str, tuple[str, ...]]] = {
         "kernel": tuple(f"{name}.kernel" for name in _SUBLAYERS),
         "bias": tuple(f"{name}.bias" for name in _SUBLAYERS),

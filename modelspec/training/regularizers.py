@@ -55,8 +55,9 @@ class Regularization:
         for path, config in _configs(graph):
             if isinstance(config, Regularized):
                 submodule = module.get_submodule(path)
-                self.weight_terms += [(submodule.get_parameter(name), reg) for name, reg in config.weight_penalties()]
-                self.constraints += [(submodule.get_parameter(name), con) for name, con in config.weight_constraints()]
+                present = dict(submodule.named_parameters())  # a bias_regularizer without a bias does nothing, as in Keras
+                self.weight_terms += [(present[name], reg) for name, reg in config.weight_penalties() if name in present]
+                self.constraints += [(present[name], con) for name, con in config.weight_constraints() if name in present]
             regularizer = config.activity_penalty()
             if regularizer is not None:
                 activation = get_activation(config.output_activation() or "linear")
