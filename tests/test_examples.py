@@ -18,6 +18,11 @@ def dense_params(features: int, units: int) -> int:
     return features * units + units
 
 
+def gru_params(features: int, units: int) -> int:
+    """Keras's GRU with reset_after (the default): two bias rows."""
+    return 3 * (units * features + units * units + 2 * units)
+
+
 def conv2d_params(kernel: int, channels: int, filters: int) -> int:
     return kernel * kernel * channels * filters + filters
 
@@ -39,6 +44,11 @@ EXPECTED_PARAMS = {
     "conv_mnist.yaml": 34_826,
     "residual_block.yaml": 2 * conv2d_params(3, 8, 8) + dense_params(8, 10),
     "inception.yaml": 3 * conv2d_params(1, 3, 16) + conv2d_params(3, 16, 16) + conv2d_params(5, 16, 16) + dense_params(48, 10),
+    "bigru_text.yaml": 1000 * 32 + 2 * gru_params(32, 16) + 2 * gru_params(32, 16) + dense_params(32, 1),
+    # MultiHeadAttention: query, key and value kernels (32, 2, 16) with biases (2, 16); output kernel (2, 16, 32) + bias 32.
+    "transformer_block.yaml": 1000 * 32 + 3 * (32 * 2 * 16 + 2 * 16) + (2 * 16 * 32 + 32) + 2 * (2 * 32)
+    + dense_params(32, 64) + dense_params(64, 32) + dense_params(32, 2),
+    "seq2seq.yaml": 2 * lstm_params(12, 32) + dense_params(32, 12),
 }
 
 
