@@ -277,3 +277,32 @@ def test_merge_modules_accept_a_list() -> None:
     assert torch.equal(add([a, b]), add(a, b))
     concat = layer({"type": "Concatenate"}).build([(None, 2), (None, 2)])
     assert concat([a, b]).shape == (1, 4)
+
+
+def test_dense_matches_keras_equation_in_numpy() -> None:
+    import numpy as np
+
+    layer = layer_from({"type": "Dense", "units": 3, "activation": "tanh"})
+    module = layer.build([(None, 4)])
+    keras_kernel = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)  # Keras layout (in, units)
+    keras_bias = np.array([0.1, -0.2, 0.3], np.float32)
+    with torch.no_grad():
+        module.kernel.copy_(torch.from_numpy(keras_kernel.T))  # torch layout (units, in)
+        module.bias.copy_(torch.from_numpy(keras_bias))
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    from modelspec.nn.activations import get_activation
+
+    ours = get_activation(layer.output_activation())(module(torch.from_numpy(x))).detach().numpy()
+    assert np.allclose(ours, np.tanh(x @ keras_kernel + keras_bias), atol=1e-5)
+
+
+def test_stateful_sample_count_must_divide_the_batch(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from modelspec_cli.main import main
+    from tests.helpers import SPECS
+
+    result = CliRunner().invoke(main, ["train", str(SPECS / "stacked_lstm_stateful.yaml"), "--set", "data.train={synthetic: {samples: 100}}",
+                                       "--run-dir", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2 and "32" in result.output and "100" in result.output
+    assert not (tmp_path / "run").exists()
