@@ -8,7 +8,6 @@ continues with the same patience counters and best values as an uninterrupted on
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
@@ -80,6 +79,13 @@ class EarlyStopping(Callback):
             self.run.stop(f"EarlyStopping: {self.config.monitor} did not improve for {self.wait} epoch(s)")
             if self.config.restore_best_weights and self.best_weights is not None:
                 self.run.engine.module.load_state_dict(self.best_weights)
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        # Keras 3 restores the best weights when training ends, whether it stopped early or ran all its
+        # epochs (a stop restored them already, before model.safetensors was written for that epoch).
+        if self.config.restore_best_weights and self.best_weights is not None and not self.stopped_epoch:
+            self.run.engine.module.load_state_dict(self.best_weights)
+            save_weights(self.run.engine.module, self.run.run_dir / "model.safetensors")
 
     def state_dict(self) -> dict[str, Any]:
         return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
@@ -180,14 +186,28 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Writes the history so far to `filename` in the run directory at each epoch end (atomically)."""
+    """Writes a row per epoch to `filename` in the run directory at each epoch end (atomically), as Keras:
+    an `epoch` column, then the sorted names of the logs; NA where an epoch lacks one (validation_freq)."""
 
     def __init__(self, config: configs.CSVLogger):
         self.config = config
+        self.rows: list[dict[str, float]] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        path: Path = self.run.run_dir / self.config.filename
-        atomic_write_text(path, history_csv(self.run.history, self.config.separator))
+        # The run adds this epoch to its history only after the callbacks: keep our own rows.
+        self.rows.append({"epoch": epoch, **logs})
+        keys = sorted({key for row in self.rows for key in row} - {"epoch"})
+        lines = [self.config.separator.join(["epoch", *keys])]
+        for row in self.rows:
+            cells = [str(int(row["epoch"]))] + [repr(row[key]) if row.get(key) is not None else "NA" for key in keys]
+            lines.append(self.config.separator.join(cells))
+        atomic_write_text(self.run.run_dir / self.config.filename, "\n".join(lines) + "\n")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = state["rows"]
 
 
 class TerminateOnNaN(Callback):
