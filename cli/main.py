@@ -193,5 +193,9 @@ def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[st
     stdout.print(f"wrote {output}: {shapes}", markup=False)
 
 
+from modelspec_cli import interop  # noqa: E402,F401  (registers export and convert)
+
+from modelspec_cli import tools  # noqa: E402,F401  (registers its commands: schema, layers, init, graph, plot, runs)
+
 if __name__ == "__main__":
     main()

@@ -134,4 +134,7 @@ def _callback_from_name(value: object) -> object:
 
 
 #: A callback entry: a config mapping, or a bare name for one with no arguments.
-CallbackSpec = Annotated[CallbackConfig, BeforeValidator(_callback_from_name)]
+CallbackSpec = Annotated[
+    CallbackConfig,
+    BeforeValidator(_callback_from_name, json_schema_input_type=Literal[tuple(CALLBACKS)] | CallbackConfig),
+]

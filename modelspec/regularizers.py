@@ -45,7 +45,11 @@ def _named_regularizer(value: Any) -> Any:
     return {"type": value} if isinstance(value, str) else value
 
 
-Regularizer = Annotated[Union[L1, L2, L1L2], Field(discriminator="type"), BeforeValidator(_named_regularizer)]
+Regularizer = Annotated[
+    Union[L1, L2, L1L2],
+    Field(discriminator="type"),
+    BeforeValidator(_named_regularizer, json_schema_input_type=Literal["l1", "l2", "l1_l2"] | L1 | L2 | L1L2),
+]
 
 
 class MaxNorm(StrictModel):
@@ -67,7 +71,11 @@ def _named_constraint(value: Any) -> Any:
     return {"type": value} if isinstance(value, str) else value
 
 
-Constraint = Annotated[Union[MaxNorm, NonNeg, UnitNorm], Field(discriminator="type"), BeforeValidator(_named_constraint)]
+Constraint = Annotated[
+    Union[MaxNorm, NonNeg, UnitNorm],
+    Field(discriminator="type"),
+    BeforeValidator(_named_constraint, json_schema_input_type=Literal["max_norm", "non_neg", "unit_norm"] | MaxNorm | NonNeg | UnitNorm),
+]
 
 
 class Regularized(StrictModel):

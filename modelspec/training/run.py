@@ -268,8 +268,23 @@ class TrainingRun:
             raise UsageError(f"--resume: the spec (with its --set overrides) differs from the one '{run_dir}' was started with; only fit.epochs may change")
 
     def _status(self, status: str, **extra: Any) -> None:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        if not hasattr(self, "_clock"):  # first call of this process: when the run (or this resumed part) started
+            earlier: dict[str, Any] = {}
+            if self.resume:
+                try:
+                    earlier = json.loads((self.run_dir / "run.json").read_text())
+                except (OSError, ValueError):
+                    pass
+            earlier = earlier if isinstance(earlier, dict) else {}
+            before = earlier.get("duration_s")
+            self._clock = (str(earlier.get("started", now)), float(before) if isinstance(before, (int, float)) else 0.0, time.monotonic())
+        started, before, since = self._clock
+        times = {"started": started, "duration_s": round(before + time.monotonic() - since, 3)}
+        if status != "running":
+            times["ended"] = now
         info = {"status": status, "spec": str(self.prepared.path), "name": self.prepared.spec.name, "overrides": self.prepared.overrides,
-                "seed": self.seed, "epochs_done": len(self.history.get("epoch", [])), "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+                "seed": self.seed, "epochs_done": len(self.history.get("epoch", [])), "updated": now, **times, **extra}
         atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
 
     # ----- checkpoints --------------------------------------------------------------------------
@@ -327,9 +342,12 @@ class TrainingRun:
         engine.reset_metrics()
         engine.reset_states()
         steps = min(len(self.train), self.prepared.spec.fit.steps_per_epoch or len(self.train))
+        # Only the callbacks that do something per batch are called per batch (Callback.on_batch_end does nothing).
+        per_batch = [callback for callback in self.callbacks if getattr(callback.on_batch_end, "__func__", None) is not Callback.on_batch_end]
+        train_step, input_names, target_names = engine.train_step, list(graph.inputs), list(engine.losses)
         for step, (batch, size) in enumerate(self.train.epoch(shuffle=self.shuffle, generator=self.generator, steps=steps)):
-            engine.train_step(*_step_arrays(engine, graph, batch), size)
-            for callback in self.callbacks:
+            train_step([batch[name] for name in input_names], {name: batch[name] for name in target_names}, batch.get(WEIGHT_KEY), size)
+            for callback in per_batch:
                 callback.on_batch_end(epoch, step, steps, self._read_logs)
         logs = self._read_logs()
         if self.validation is not None and (epoch + 1) % self.prepared.spec.fit.validation_freq == 0:
