@@ -67,18 +67,21 @@ class Batches:
         order = self._order(shuffle, generator)
         device_order = order.to(self.device) if order is not None else None
         count = len(self) if steps is None else min(steps, len(self))
+        tensors, size, samples = list(self.tensors.items()), self.batch_size, self.samples
         for step in range(count):
-            start, stop = step * self.batch_size, min((step + 1) * self.batch_size, self.samples)
-            batch: dict[str, Tensor] = {}
+            start = step * size
+            stop = min(start + size, samples)
             if device_order is None:
-                batch.update({name: t[start:stop] for name, t in self.tensors.items()})
-            else:
+                batch = {name: t[start:stop] for name, t in tensors}
+            elif not self.mapped:
                 index = device_order[start:stop]
-                batch.update({name: t.index_select(0, index) for name, t in self.tensors.items()})
+                batch = {name: t.index_select(0, index) for name, t in tensors}
+            else:  # on-disk rows are read in sorted order: gather every array's rows in that order
+                rows = np.sort(order[start:stop].numpy())
+                sorted_index = torch.from_numpy(rows).to(self.device)
+                batch = {name: t.index_select(0, sorted_index) for name, t in tensors}
             if self.mapped:
-                rows = np.arange(start, stop) if order is None else np.sort(order[start:stop].numpy())
+                if device_order is None:
+                    rows = np.arange(start, stop)
                 batch.update({name: torch.from_numpy(np.ascontiguousarray(a[rows])).to(self.device) for name, a in self.mapped.items()})
-                if order is not None:  # keep every array's rows aligned with the sorted gather
-                    sorted_index = torch.from_numpy(rows).to(self.device)
-                    batch.update({name: t.index_select(0, sorted_index) for name, t in self.tensors.items()})
             yield batch, stop - start

@@ -1,7 +1,8 @@
 """The compiled model with Keras's compile semantics: forward, weighted losses, metrics, one step.
 
 Hot-path rules: no host synchronisation per step (losses and metrics accumulate on the device;
-callers read them with `logs()` a few times a second at most), `zero_grad(set_to_none=True)`,
+callers read them with `logs()` a few times a second at most), gradients set to None (as
+`zero_grad(set_to_none=True)`), train/eval mode set only when it changes, no op for a loss weight of 1,
 `inference_mode` for evaluation and prediction, cross-entropy from the logits when a softmax or
 sigmoid output feeds it (the reported values are the same up to Keras's 1e-7 clip).
 
@@ -61,6 +62,7 @@ class Engine:
         self.forward = torch.compile(self.module) if jit_compile else self.module
         self.optimizer = build_optimizer(plan.optimizer, [p for p in self.module.parameters() if p.requires_grad])
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
+        self._training: bool | None = None  # the mode _mode last set (None: not yet)
 
         multi = plan.multi_output
         self.trackers: dict[str, Mean] = {"loss": Mean("loss")}
@@ -73,6 +75,13 @@ class Engine:
             ]
             for name, output in plan.outputs.items()
         }
+        # What each step does, decided once: (output, loss, its weight or None for 1.0, its tracker or None).
+        self._loss_terms = [
+            (name, loss_fn, None if plan.outputs[name].loss_weight == 1.0 else plan.outputs[name].loss_weight,
+             self.trackers[f"{name}_loss"] if multi else None)
+            for name, loss_fn in self.losses.items()
+        ]
+        self._measured = [(name, self.from_logits.get(name), [metric for _, metric in metrics]) for name, metrics in self.metrics.items() if metrics]
 
     # ----- running one batch ----------------------------------------------------------------------
     def outputs(self, inputs: list[Tensor]) -> dict[str, Tensor]:
@@ -86,12 +95,12 @@ class Engine:
 
     def _loss(self, outputs: dict[str, Tensor], targets: dict[str, Tensor], weights: Tensor | None, size: int) -> Tensor:
         total: Tensor | None = None
-        for name, loss_fn in self.losses.items():
+        for name, loss_fn, loss_weight, tracker in self._loss_terms:
             value = loss_fn(targets[name], outputs[name], weights)
-            weighted = value * self.plan.outputs[name].loss_weight
+            weighted = value if loss_weight is None else value * loss_weight  # x * 1.0 is x: no op for it
             total = weighted if total is None else total + weighted
-            if self.plan.multi_output:
-                self.trackers[f"{name}_loss"].update(value.detach(), sample_weight=size)
+            if tracker is not None:
+                tracker.update(value.detach(), sample_weight=size)
         assert total is not None, "no output has a loss"
         penalties = self.regularization.loss()
         if penalties is not None:
@@ -100,16 +109,24 @@ class Engine:
         return total
 
     def _measure(self, outputs: dict[str, Tensor], targets: dict[str, Tensor], weights: Tensor | None) -> None:
-        predictions = self.probabilities(outputs)
-        for name, metrics in self.metrics.items():
-            for _, metric in metrics:
-                metric.update(targets[name], predictions[name], weights)
+        for name, activation, metrics in self._measured:
+            predictions = outputs[name] if activation is None else activation(outputs[name])
+            for metric in metrics:
+                metric.update(targets[name], predictions, weights)
+
+    def _mode(self, training: bool) -> None:
+        """Set train or eval mode when it changes (Module.train visits every submodule: not on every step)."""
+        if self._training is not training or self.module.training is not training:
+            self.module.train(training)
+            self._training = training
 
     def train_step(self, inputs: list[Tensor], targets: dict[str, Tensor], weights: Tensor | None, size: int) -> None:
-        self.module.train()
+        self._mode(True)
         outputs = self.outputs(inputs)
         loss = self._loss(outputs, targets, weights, size)
-        self.optimizer.zero_grad(set_to_none=True)
+        for group in self.optimizer.param_groups:  # zero_grad(set_to_none=True), without its profiler range per step
+            for parameter in group["params"]:
+                parameter.grad = None
         loss.backward()
         self.optimizer.step()
         if self.regularization.constraints:
@@ -119,14 +136,14 @@ class Engine:
 
     @torch.inference_mode()
     def test_step(self, inputs: list[Tensor], targets: dict[str, Tensor], weights: Tensor | None, size: int) -> None:
-        self.module.eval()
+        self._mode(False)
         outputs = self.outputs(inputs)
         self._loss(outputs, targets, weights, size)
         self._measure(outputs, targets, weights)
 
     @torch.inference_mode()
     def predict_step(self, inputs: list[Tensor]) -> dict[str, Tensor]:
-        self.module.eval()
+        self._mode(False)
         outputs = self.probabilities(self.outputs(inputs))
         self.regularization.clear()
         return outputs

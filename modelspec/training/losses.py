@@ -191,9 +191,17 @@ LOSSES: dict[str, PerSample] = {
 }
 
 
+#: dtype -> its promotion with float32, remembered: torch.promote_types is a dispatched op, and this runs every step.
+_COMPUTE_DTYPES: dict[torch.dtype, torch.dtype] = {}
+
+
 def compute_dtype(y_pred: Tensor) -> torch.dtype:
     """Keras computes losses and metrics in float32; float64 inputs stay float64."""
-    return torch.promote_types(y_pred.dtype, torch.float32)
+    dtype = y_pred.dtype
+    found = _COMPUTE_DTYPES.get(dtype)
+    if found is None:
+        found = _COMPUTE_DTYPES[dtype] = torch.promote_types(dtype, torch.float32)
+    return found
 
 
 def reduce_weighted(values: Tensor, sample_weight: Tensor | None) -> Tensor:
@@ -220,8 +228,10 @@ class KerasLoss:
 
     def __call__(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> Tensor:
         dtype = compute_dtype(y_pred)
-        y_pred = y_pred.to(dtype)
-        y_true = y_true.to(dtype)
+        if y_pred.dtype != dtype:
+            y_pred = y_pred.to(dtype)
+        if y_true.dtype != dtype:
+            y_true = y_true.to(dtype)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return reduce_weighted(self.fn(y_true, y_pred, self.config), sample_weight)
 
