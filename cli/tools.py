@@ -47,9 +47,9 @@ def _write(path: Path, text: str, *, exclusive: bool = False) -> None:
 
 
 def _layer_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from modelspec.layers import LAYERS
+    from modelspec.layers import load_all_layers
 
-    return [name for name in LAYERS if name.lower().startswith(incomplete.lower())]
+    return [name for name in load_all_layers() if name.lower().startswith(incomplete.lower())]
 
 
 @group.command()

@@ -61,9 +61,9 @@ class LayerDetails:
 
 
 def _layers() -> dict[str, Any]:
-    from modelspec.layers import LAYERS
+    from modelspec.layers import load_all_layers
 
-    return LAYERS
+    return load_all_layers()
 
 
 def _first_line(doc: str | None) -> str:

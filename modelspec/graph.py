@@ -243,6 +243,7 @@ class _Resolver:
         broken: set[str] = set()
         explicit = {entry.name for entry, _ in entries if isinstance(entry, LayerConfig) and entry.name}
         taken: set[str] = set(inputs)
+        unavailable, counters = taken | explicit, {}  # for automatic names: linear in the number of layers
         for entry, path in entries:
             if isinstance(entry, Reuse):
                 layer = layers.get(entry.reuse)
@@ -255,7 +256,7 @@ class _Resolver:
             else:
                 if not self.bind_models(entry, path):
                     broken.add(id(entry))
-                layer_name = entry.name or self.auto_name(entry, taken | explicit)
+                layer_name = entry.name or self.auto_name(entry, unavailable, counters)
                 if layer_name in RESERVED_NAMES:  # reported, but kept so that references to it resolve
                     self.problem(f"the name '{layer_name}' is reserved (an attribute of torch modules): choose another", (*path, "name"))
                 if layer_name in taken:
@@ -293,13 +294,19 @@ class _Resolver:
         }
         return Graph(name, body.is_sequential, inputs, layers, order, output_refs, output_shapes, file=self.located.file)
 
-    def auto_name(self, config: LayerConfig, taken: set[str]) -> str:
+    def auto_name(self, config: LayerConfig, unavailable: set[str], counters: dict[str, int]) -> str:
+        """Keras's automatic name: dense, dense_1, dense_2, ... skipping names in use (marked used here).
+
+        `counters` remembers each base's next suffix, so that n layers are named in linear time.
+        """
         base = config.default_name()
-        candidate, k = base, 0
-        while candidate in taken:
+        k = counters.get(base, 0)
+        candidate = base if k == 0 else f"{base}_{k}"
+        while candidate in unavailable:
             k += 1
             candidate = f"{base}_{k}"
-        taken.add(candidate)
+        counters[base] = k + 1
+        unavailable.add(candidate)
         return candidate
 
     def sequential_input(self, entries: list, prefix: tuple) -> dict[str, GraphInput]:

@@ -37,9 +37,9 @@ def fallback_description(name: str) -> str | None:
 
 def _describe_layers(defs: dict[str, Any]) -> None:
     """Each layer definition: its family and a described `type`; every argument with a description."""
-    from modelspec.layers import LAYERS
+    from modelspec.layers import load_all_layers
 
-    for type_name, cls in LAYERS.items():
+    for type_name, cls in load_all_layers().items():
         definition = defs.get(type_name)
         if definition is None or "properties" not in definition:
             continue
@@ -63,7 +63,10 @@ def spec_schema() -> dict[str, Any]:
     """The JSON Schema of a spec file, with the built-in layer types (not plugins')."""
     from pydantic import TypeAdapter
 
-    from modelspec.spec import Spec
+    from modelspec.layers import load_all_layers
+    from modelspec.spec import Spec, use_layer_types
+
+    use_layer_types(load_all_layers())  # the schema describes every layer type
 
     generated = TypeAdapter(Spec).json_schema()
     defs = generated.get("$defs", {})

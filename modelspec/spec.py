@@ -16,6 +16,7 @@ A sequential model lists its layers under `sequential:` instead of inputs/layers
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -95,8 +96,20 @@ class Spec(ModelBody):
     data: DataConfig | None = Field(None, description="Training, validation and test data.")
 
 
+def use_layer_types(names: Iterable[Any]) -> None:
+    """Make the spec schema know the layer types in `names` (importing only their modules), rebuilding it if needed.
+
+    A spec naming Dense and Dropout builds the schemas of those two, not of the whole catalog.
+    """
+    from modelspec import layers
+
+    layers.load_layer_types(names)
+    if not layers.union_is_current():
+        refresh_layer_types()
+
+
 def refresh_layer_types() -> None:
-    """Rebuild the layer-entry union and the spec schema after plugins registered layer types."""
+    """Rebuild the layer-entry union and the spec schema after layer modules or plugins registered layer types."""
     global LayerEntry
     from modelspec import layers
 

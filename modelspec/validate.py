@@ -81,7 +81,11 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
         tags = re.findall(r"'([^']*)'", ctx.get("expected_tags", ""))
         tag = ctx.get("tag")
         listed = [t for t in tags if t != "reuse"]
-        what = "layer type" if "Dense" in tags else "type"
+        what = "type"
+        if "Input" in tags:  # a layer union: only the types a spec names are loaded; suggest from all of them
+            from modelspec.layers import load_all_layers
+
+            listed, what = list(load_all_layers()), "layer type"
         hint = did_you_mean(tag, listed) or f" (expected one of {format_choices(listed)})"
         return f"{prefix}unknown {what} '{tag}'{hint}", (*path, "type"), False
     if kind == "union_tag_not_found":
@@ -116,6 +120,21 @@ def map_validation_error(error: ValidationError, located: Located, context: dict
     return problems
 
 
+def _type_names(data: Any) -> set[Any]:
+    """Every `type:` value anywhere in the data (layer types among them), without recursion."""
+    names, pending = set(), [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            kind = item.get("type")
+            if isinstance(kind, str):
+                names.add(kind)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return names
+
+
 def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
     """Validate located data as a Spec (loading its plugins if allowed); SpecError with every located problem."""
     from modelspec import spec as spec_module
@@ -124,6 +143,7 @@ def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
     problems = load_plugins(located, allowed=allow_plugins)
     if problems:
         raise SpecError(problems)
+    spec_module.use_layer_types(_type_names(located.data))
     context: dict = {}
     try:
         return spec_module.Spec.model_validate(located.data, context=context)

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 import torch
 from pydantic import TypeAdapter
 
-from modelspec.layers import AnyLayer, LayerConfig, Shape
+from modelspec import layers
+from modelspec.layers import LayerConfig, Shape
+from modelspec.spec import use_layer_types
 
-ADAPTER = TypeAdapter(AnyLayer)
+use_layer_types(layers.load_all_layers())  # every layer type in the union (a spec loads only the ones it names)
+ADAPTER = TypeAdapter(layers.AnyLayer)
 N = None  # an unknown dimension, as in Keras's (None, 10)
 
 

@@ -84,3 +84,55 @@ def test_console_script_runs_as_a_subprocess(tmp_path):
     bad = write(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 3}\n")
     completed = subprocess.run(["modelspec", "validate", str(bad)], capture_output=True, text=True)
     assert completed.returncode == 2 and completed.stderr.startswith(f"{bad}:3:5:") and "Traceback" not in completed.stderr
+
+
+def test_validate_imports_only_the_layer_modules_a_spec_names():
+    # Fast commands: a spec's schema covers the layer types it uses, not the whole catalog.
+    code = (
+        "import sys\n"
+        "from modelspec.validate import check_file\n"
+        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('modelspec.layers.') and '.base' not in m))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "['dense', 'dropout', 'input', 'model']"
+
+
+def test_every_layer_type_lives_in_the_module_its_name_gives():
+    from modelspec.layers import load_all_layers, module_of
+
+    misplaced = {name: cls.__module__ for name, cls in load_all_layers().items() if module_of(name) != cls.__module__}
+    assert not misplaced, f"rename these files after their type (MaxPooling2D -> max_pooling2d.py): {misplaced}"
+
+
+def test_an_unknown_type_is_suggested_from_every_layer_type_even_unloaded(tmp_path):
+    code = (
+        "import sys\n"
+        "from modelspec.validate import check_file\n"
+        "from modelspec.errors import SpecError\n"
+        "try:\n"
+        f"    check_file({str(write(tmp_path, 'name: m' + chr(10) + 'sequential:' + chr(10) + '  - {type: GlobalAvgPooling2D, input_shape: [4, 4, 3]}' + chr(10)))!r})\n"
+        "except SpecError as error:\n"
+        "    print(error.problems[0].message)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "unknown layer type 'GlobalAvgPooling2D' (did you mean 'GlobalAveragePooling2D'?)" in completed.stdout, completed.stderr
+
+
+def test_specs_of_different_layer_types_validate_in_one_process_in_any_order():
+    # Each spec loads more layer types and rebuilds the unions, wrappers (Bidirectional, TimeDistributed) included.
+    from modelspec.validate import check_file
+
+    paths = sorted(SPECS.glob("*.yaml"))
+    for path in [*paths, *reversed(paths)]:
+        check_file(path)
+
+
+def test_automatic_names_follow_keras_and_skip_explicit_names(tmp_path):
+    from modelspec.validate import check_file
+
+    rows = ["name: m", "sequential:", "  - {type: Dense, units: 2, input_shape: [2]}", "  - {type: Dense, units: 2, name: dense_1}"]
+    rows += ["  - {type: Dense, units: 2}"] * 3
+    _, graph = check_file(write(tmp_path, "\n".join(rows) + "\n"))
+    assert list(graph.layers) == ["dense", "dense_1", "dense_2", "dense_3", "dense_4"]

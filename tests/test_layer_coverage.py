@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from modelspec.layers import LAYERS
+from modelspec.layers import load_all_layers
+
+LAYERS = load_all_layers()
 
 #: Layer types tested elsewhere, with the reason.
 COVERED_ELSEWHERE = {

@@ -20,7 +20,9 @@ from modelspec_cli.main import main
 from pydantic import TypeAdapter
 
 from modelspec.catalog import catalog, example_blocks, layer_example
-from modelspec.layers import LAYERS
+from modelspec.layers import load_all_layers
+
+LAYERS = load_all_layers()
 from modelspec.source import load_file, load_text
 from modelspec.templates import TEMPLATES
 from modelspec.validate import check_file
@@ -150,9 +152,10 @@ def test_layers_name_shows_arguments_defaults_and_an_example(console_width):
 
 @pytest.fixture(scope="module")
 def entry_adapter():
-    from modelspec.spec import LayerEntry
+    from modelspec import spec
 
-    return TypeAdapter(LayerEntry)
+    spec.use_layer_types(LAYERS)
+    return TypeAdapter(spec.LayerEntry)
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))

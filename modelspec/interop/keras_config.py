@@ -37,7 +37,9 @@ from typing import Any
 import yaml
 
 from modelspec.errors import Problem, SpecError, did_you_mean
-from modelspec.layers import LAYERS
+from modelspec.layers import load_all_layers
+
+LAYERS = load_all_layers()  # a Keras file may name any type
 
 Path_ = tuple[str | int, ...]
 

@@ -1,14 +1,23 @@
 """The layer registry: every module in this package registers one layer type.
 
-Adding a layer type is adding one file here with a `@register`ed config class. The tagged
-union of all layer configs (`AnyLayer`) is built once, after every module has registered.
+Adding a layer type is adding one file here with a `@register`ed config class, named after the
+type as Keras names its files: `MaxPooling2D` lives in `max_pooling2d.py` (the type's name in lower
+case is the file's name without underscores; a family such as SpatialDropout1D/2D/3D may share
+`spatial_dropout.py`).
+
+Modules are imported when a spec names their type (`load_layer_types`), so that `validate` and
+`summary` build the schemas of the layers a spec uses, not of all of them; `load_all_layers` imports
+every one (the catalog, the JSON schema, did-you-mean suggestions). `AnyLayer`, the tagged union
+of the registered configs, is rebuilt by `refresh_union` when the registry grows.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Any, Union
 
 from pydantic import Discriminator, Tag
@@ -23,9 +32,32 @@ from modelspec.layers.base import (
     register,
 )
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base":
-        importlib.import_module(f"{__name__}.{_module.name}")
+#: A layer module's key (its name without underscores) -> its name; `base*` modules hold no layer type.
+_MODULES = {module.name.replace("_", ""): module.name for module in pkgutil.iter_modules(__path__) if not module.name.startswith("base")}
+
+
+def module_of(type_name: str) -> str | None:
+    """The module that registers `type_name` (`MaxPooling2D` -> `max_pooling2d`), or None if there is none."""
+    key = type_name.lower()
+    module = _MODULES.get(key) or _MODULES.get(re.sub(r"[123]d$", "", key))
+    return f"{__name__}.{module}" if module else None
+
+
+def load_layer_types(names: Iterable[Any]) -> None:
+    """Import the modules of the layer types in `names` not registered yet; names of no layer are skipped."""
+    for name in names:
+        if isinstance(name, str) and name not in LAYERS and (module := module_of(name)):
+            importlib.import_module(module)
+
+
+def load_all_layers() -> dict[str, type[LayerConfig]]:
+    """Import every layer module: the whole registry (LAYERS), for listings and suggestions."""
+    for module in _MODULES.values():
+        importlib.import_module(f"{__name__}.{module}")
+    return LAYERS
+
+
+load_layer_types(["Input", "Model"])  # always present: the union has members, sub-models resolve
 
 
 def entry_tag(value: Any) -> str | None:
@@ -43,11 +75,17 @@ def entry_tag(value: Any) -> str | None:
 
 def tagged_union(members: dict[str, type]) -> Any:
     """A pydantic tagged union over `members` (tag -> class), dispatched by `entry_tag`."""
-    choices = tuple(Annotated[cls, Tag(tag)] for tag, cls in members.items())
+    choices = tuple(Annotated[members[tag], Tag(tag)] for tag in sorted(members))  # sorted: the same schema whatever the load order
     return Annotated[Union[choices], Discriminator(entry_tag)]
 
 
 AnyLayer = tagged_union(LAYERS)
+_union_members = frozenset(LAYERS)
+
+
+def union_is_current() -> bool:
+    """Whether AnyLayer covers every registered type (False after a module or plugin registered more)."""
+    return _union_members == frozenset(LAYERS)
 
 
 def _publish_union() -> None:
@@ -59,17 +97,21 @@ def _publish_union() -> None:
 
 
 def refresh_union() -> None:
-    """Rebuild AnyLayer after plugins registered more layer types (and the wrappers' schemas with it)."""
-    global AnyLayer
+    """Rebuild AnyLayer after layer modules or plugins registered more layer types (and the wrappers' schemas with it)."""
+    global AnyLayer, _union_members
     AnyLayer = tagged_union(LAYERS)
+    _union_members = frozenset(LAYERS)
     _publish_union()
     for cls in LAYERS.values():
         if getattr(cls, "wraps_layer", False):
             for name, optional in cls.layer_fields.items():
-                cls.model_fields[name].annotation = AnyLayer | None if optional else AnyLayer
+                field = cls.model_fields[name]
+                field.annotation = AnyLayer | None if optional else AnyLayer
+                # a schema built before left the old union's discriminator in the field's metadata
+                field.metadata = [item for item in field.metadata if not isinstance(item, Discriminator)]
             cls.model_rebuild(force=True)
 
 
 _publish_union()
 
-__all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]
+__all__ = ["LAYERS", "AnyLayer", "load_all_layers", "load_layer_types", "module_of", "union_is_current", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]
