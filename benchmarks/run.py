@@ -116,10 +116,15 @@ class _Interleaved(Callback):
         self.pairs.append((ours, self.theirs))
 
 
-def interleaved_epochs(name: str, spec: Path, data: Path, epochs: int, run_dir: Path) -> list[tuple[float, float]]:
-    """(modelspec, expert) seconds of `epochs` pairs of epochs, after a first pair that is not counted."""
+def interleaved_epochs(name: str, spec: Path, data: Path, epochs: int, run_dir: Path, jit: bool = False) -> list[tuple[float, float]]:
+    """(modelspec, expert) seconds of `epochs` pairs of epochs, after a first pair that is not counted.
+
+    `jit`: modelspec with `fit.jit_compile: true` (torch.compile; its compilation falls in the uncounted
+    first epoch) against the same eager expert loop.
+    """
     interleaved = _Interleaved(expert.Trainer(name, _load(data)))
-    run = TrainingRun(prepare(spec, [f"data.train={data}", f"fit.epochs={epochs + 1}"]), run_dir, seed=0, device="cpu", callbacks=[interleaved])
+    overrides = [f"data.train={data}", f"fit.epochs={epochs + 1}", *(["fit.jit_compile=true"] if jit else [])]
+    run = TrainingRun(prepare(spec, overrides), run_dir, seed=0, device="cpu", callbacks=[interleaved])
     assert run.fit().status == "finished"
     return interleaved.pairs[1:]
 
@@ -171,7 +176,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def bench_training(names: list[str], reps: int, epochs: int, folder: Path, process: bool, keras_python: str | None, keras_reps: int = 1) -> dict:
+def bench_training(names: list[str], reps: int, epochs: int, folder: Path, process: bool, keras_python: str | None, keras_reps: int = 1,
+                   jit: bool = False) -> dict:
     results: dict = {}
     command = modelspec_command()
     for name in names:
@@ -179,6 +185,9 @@ def bench_training(names: list[str], reps: int, epochs: int, folder: Path, proce
         data = make_data(name, samples, folder)
         found: dict[str, dict[str, list[float]]] = {who: {"epoch_s": [], "fit_s": [], "process_s": []} for who in ("modelspec", "expert", "keras")}
         pair_ratios: list[float] = []
+        jit_ratios: list[float] = []
+        if jit:  # once per model: compiling is slow, and the ratio of pairs is steady
+            jit_ratios = [ours / theirs for ours, theirs in interleaved_epochs(name, spec, data, epochs, folder / f"jit-{name}", jit=True)]
         for rep in range(reps):
             for ours, theirs in interleaved_epochs(name, spec, data, epochs, folder / f"pairs-{name}-{rep}"):
                 found["modelspec"]["epoch_s"].append(ours)
@@ -206,9 +215,10 @@ def bench_training(names: list[str], reps: int, epochs: int, folder: Path, proce
         medians = {who: {key: _median(values) for key, values in kinds.items()} for who, kinds in found.items()}
         results[name] = {
             "label": label, "spec": str(spec.relative_to(ROOT)), "samples": samples, "epochs": epochs, "reps": reps,
-            "measurements": found, "epoch_pair_ratios": pair_ratios, "medians": medians,
+            "measurements": found, "epoch_pair_ratios": pair_ratios, "jit_epoch_pair_ratios": jit_ratios, "medians": medians,
             "ratios": {
                 "epoch": _median(pair_ratios),
+                "jit_epoch": _median(jit_ratios),
                 "best_epoch": _ratio(min(found["modelspec"]["epoch_s"]), min(found["expert"]["epoch_s"])),
                 "fit": _ratio(medians["modelspec"]["fit_s"], medians["expert"]["fit_s"]),
                 "process": _ratio(medians["modelspec"]["process_s"], medians["expert"]["process_s"]),
@@ -263,8 +273,9 @@ def table(results: dict) -> str:
     lines = []
     training = results.get("training", {})
     if training:
-        lines += ["| model | epoch modelspec | epoch expert | **epoch ratio** | pair ratios q1-q3 | best-epoch ratio | fit ratio | process ratio | Keras epoch | Keras / expert |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += ["| model | epoch modelspec | epoch expert | **epoch ratio** | pair ratios q1-q3 | best-epoch ratio | fit ratio | process ratio | "
+                  "jit_compile epoch ratio | Keras epoch | Keras / expert | Keras / modelspec |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for row in training.values():
             m, r = row["medians"], row["ratios"]
             pairs = row["epoch_pair_ratios"]
@@ -272,8 +283,9 @@ def table(results: dict) -> str:
             lines.append(
                 f"| {row['label']} | {_fmt(m['modelspec']['epoch_s'], 3, ' s')} | {_fmt(m['expert']['epoch_s'], 3, ' s')} | "
                 f"**{_fmt(r['epoch'])}x** | {_fmt(q1)}-{_fmt(q3)} | {_fmt(r.get('best_epoch'))}x | {_fmt(r['fit'])}x | "
-                f"{_fmt(r['process'])}{'x' if r['process'] else ''} | "
-                f"{_fmt(m['keras']['epoch_s'], 3, ' s')} | {_fmt(r['keras_epoch'])}{'x' if r['keras_epoch'] else ''} |"
+                f"{_fmt(r['process'])}{'x' if r['process'] else ''} | {_fmt(r.get('jit_epoch'))}{'x' if r.get('jit_epoch') else ''} | "
+                f"{_fmt(m['keras']['epoch_s'], 3, ' s')} | {_fmt(r['keras_epoch'])}{'x' if r['keras_epoch'] else ''} | "
+                f"{_fmt(_ratio(m['keras']['epoch_s'], m['modelspec']['epoch_s']))}{'x' if m['keras']['epoch_s'] else ''} |"
             )
     cli = results.get("cli")
     if cli:
@@ -294,6 +306,7 @@ def main() -> None:
     parser.add_argument("--no-training", action="store_true", help="skip the training timings")
     parser.add_argument("--keras-python", default=sys.executable, help="interpreter for the Keras contender (skipped where keras does not import)")
     parser.add_argument("--keras-reps", type=int, default=1, help="Keras runs per model (a reference: slower, so fewer)")
+    parser.add_argument("--jit", action="store_true", help="also time fit.jit_compile: true (torch.compile) against the eager expert loop")
     parser.add_argument("--threads", type=int, help="torch threads in every contender (default: torch's own choice)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--table", type=Path, metavar="RESULTS.json", help="only print the table of saved results")
@@ -324,7 +337,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="modelspec-bench-") as temporary:
         folder = Path(temporary)
         if not args.no_training:
-            results["training"] = bench_training(names, args.reps, args.epochs, folder, not args.no_process, keras_python, args.keras_reps)
+            results["training"] = bench_training(names, args.reps, args.epochs, folder, not args.no_process, keras_python, args.keras_reps, args.jit)
         if not args.no_cli:
             results["cli"] = bench_cli(args.cli_runs, folder)
     results["machine"]["load_average_after"] = os.getloadavg()  # other processes on the machine skew the timings

@@ -13,13 +13,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.config import Dimension, NonNegativeInt, Probability
-from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape, register
+from modelspec.config import Dimension, Probability
+from modelspec.layers.base import Shape, register
+from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
 @register
-class AlphaDropout(LayerConfig):
+class AlphaDropout(RandomLayer):
     """The shape is unchanged."""
 
     type: Literal["AlphaDropout"]
@@ -27,25 +27,7 @@ class AlphaDropout(LayerConfig):
     noise_shape: list[Dimension] | None = Field(
         None, description="Shape of the binary mask, batch first, broadcast over the input; null takes the input's size."
     )
-    seed: NonNegativeInt | None = Field(
-        None, description="Accepted for Keras compatibility; masks come from torch's global generator (seeded by training)."
-    )
-
-    family = "regularization"
-    propagates_mask = True
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if self.noise_shape is not None:
-            noise = tuple(self.noise_shape)
-            fits = len(noise) == len(input_shape) and all(
-                n is None or n == 1 or d is None or n == d for n, d in zip(noise, input_shape)
-            )
-            if not fits:
-                raise ShapeError(
-                    f"AlphaDropout noise_shape {format_shape(noise)} does not fit the input shape {format_shape(input_shape)}: "
-                    "expected the same rank, with each size 1, null or equal to the input's"
-                )
-        return input_shape
+    seed: RandomSeed = None
 
     def build(self, input_shapes: list[Shape]):
         from modelspec.nn.noise import KerasAlphaDropout

@@ -9,25 +9,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.config import NonNegativeInt, Probability
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.config import Probability
+from modelspec.layers.base import Shape, register
+from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
 @register
-class GaussianDropout(LayerConfig):
+class GaussianDropout(RandomLayer):
     """Training: x * N(1, rate / (1 - rate)); inference: x. The shape is unchanged."""
 
     type: Literal["GaussianDropout"]
     rate: Probability = Field(description="Drop probability as with Dropout, in [0, 1): the noise's stddev is sqrt(rate / (1 - rate)).")
-    seed: NonNegativeInt | None = Field(
-        None, description="Accepted for Keras compatibility; noise comes from torch's global generator (seeded by training)."
-    )
-
-    family = "regularization"
-    propagates_mask = True
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return input_shape
+    seed: RandomSeed = None
 
     def build(self, input_shapes: list[Shape]):
         from modelspec.nn.noise import KerasGaussianDropout

@@ -9,25 +9,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from modelspec.config import NonNegativeInt
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import Shape, register
+from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
 @register
-class GaussianNoise(LayerConfig):
+class GaussianNoise(RandomLayer):
     """Training: x + N(0, stddev^2); inference: x. The shape is unchanged."""
 
     type: Literal["GaussianNoise"]
     stddev: Annotated[float, Field(ge=0.0, le=1.0)] = Field(description="Standard deviation of the noise, in [0, 1] (as Keras 3 checks).")
-    seed: NonNegativeInt | None = Field(
-        None, description="Accepted for Keras compatibility; noise comes from torch's global generator (seeded by training)."
-    )
-
-    family = "regularization"
-    propagates_mask = True
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        return input_shape
+    seed: RandomSeed = None
 
     def build(self, input_shapes: list[Shape]):
         from modelspec.nn.noise import KerasGaussianNoise

@@ -14,22 +14,18 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from modelspec.config import NonNegativeInt, Probability
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.config import Probability
+from modelspec.layers.base import Shape, register
+from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
-class SpatialDropout(LayerConfig):
+class SpatialDropout(RandomLayer):
     """Base of the three: `spatial` axes between the batch and the channels. Not registered."""
 
     rate: Probability = Field(description="Fraction of the channels to drop, in [0, 1).")
-    seed: NonNegativeInt | None = Field(
-        None, description="Accepted for Keras compatibility; masks come from torch's global generator (seeded by training)."
-    )
+    seed: RandomSeed = None
 
     spatial: ClassVar[int] = 1
-    family = "regularization"
-    propagates_mask = True
-
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         self.expect_rank(input_shape, self.spatial + 2)
         return input_shape
