@@ -21,6 +21,18 @@ stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
 
 
+def report(error: ModelspecError | click.ClickException) -> int:
+    """Render a typed error (or a click usage error) on stderr; its exit code (2)."""
+    if isinstance(error, click.ClickException):
+        error.show()
+        return error.exit_code
+    if isinstance(error, SpecError):
+        render_problems(error)
+    else:
+        stderr.print(f"error: {error}", markup=False, soft_wrap=True)
+    return 2
+
+
 def reports_errors(command: Callable) -> Callable:
     """Run a command; render modelspec's typed errors on stderr with exit code 2, Ctrl-C as 130."""
 
@@ -28,12 +40,8 @@ def reports_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except SpecError as error:
-            render_problems(error)
-            sys.exit(2)
         except ModelspecError as error:
-            stderr.print(f"error: {error}", markup=False, soft_wrap=True)
-            sys.exit(2)
+            sys.exit(report(error))
         except KeyboardInterrupt:
             stderr.print("interrupted", markup=False)
             sys.exit(130)
@@ -113,28 +121,57 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object last on stdout (progress goes to stderr).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--nproc", type=click.IntRange(min=1), metavar="N",
+              help="Train in N processes on this machine (torch.distributed data parallel, as torchrun --nproc-per-node N); fit.batch_size is per process.")
 @plugins_option
 @reports_errors
 def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, overwrite: bool, force: bool, seed: int, device: str,
-          as_json: bool, quiet: bool, allow_plugins: bool) -> None:
+          as_json: bool, quiet: bool, allow_plugins: bool, nproc: int | None) -> None:
     """Train SPEC; weights, history and checkpoints go to a run directory."""
+    from modelspec.training.distributed import from_environment
+
+    if nproc is not None and nproc > 1:
+        return _launch(nproc)
+    world = from_environment(device)  # one of torchrun's (or --nproc's) processes, else None
+    if world is None:
+        return _train(spec, overrides, run_dir, resume, overwrite, force, seed, device, as_json, quiet, allow_plugins)
+    try:
+        _as_process(world, lambda: _train(spec, overrides, run_dir, resume, overwrite, force, seed, device, as_json, quiet, allow_plugins, world))
+    finally:
+        world.close()
+
+
+def _train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, overwrite: bool, force: bool, seed: int, device: str,
+           as_json: bool, quiet: bool, allow_plugins: bool, world=None) -> None:
+    """The train command in this process (`world`: its place among several, or None)."""
     from modelspec_cli.progress import BarProgress, PlainProgress
     from modelspec_cli.render import results_table
 
     from modelspec.training.run import TrainingRun, prepare
 
+    main_process = world is None or world.is_main  # of several processes, process 0 alone prints
     out = stderr if as_json else stdout
-    progress = [] if quiet else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
-    if resume and overwrite:
-        raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
-    run = TrainingRun(prepare(spec, overrides, allow_plugins=allow_plugins), run_dir, resume=resume, overwrite=overwrite, force=force, seed=seed, device=device, callbacks=progress)
-    out.print(f"run directory: {run.run_dir}", markup=False)
+    progress = [] if quiet or not main_process else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
+
+    def start() -> TrainingRun:
+        if resume and overwrite:
+            raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
+        return TrainingRun(prepare(spec, overrides, allow_plugins=allow_plugins), run_dir, resume=resume, overwrite=overwrite, force=force, seed=seed,
+                           device=device, callbacks=progress, world=world)
+
+    run = start() if world is None else _agreed(world, start)
+    if main_process:
+        out.print(f"run directory: {run.run_dir}", markup=False)
     try:
         result = run.fit()
     except KeyboardInterrupt:
-        stderr.print(f"interrupted: continue with  modelspec train {spec} --run-dir {run.run_dir} --resume", markup=False)
+        if main_process:
+            processes = f" --nproc {world.size}" if world is not None else ""
+            stderr.print(f"interrupted: continue with  modelspec train {spec} --run-dir {run.run_dir}{processes} --resume", markup=False)
         sys.exit(130)
-    final = {name: values[-1] for name, values in result.history.items() if values}
+    if not main_process:
+        sys.exit(1 if result.status == "stopped" else 0)
+    final = result.final  # each metric's last value; val_* ones from the last epoch that validated
     if not quiet:
         columns = {"train": {k: v for k, v in final.items() if not k.startswith("val_")}}
         if any(k.startswith("val_") for k in final):
@@ -150,6 +187,101 @@ def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: b
     if result.message:
         stderr.print(result.message, markup=False)
     if result.status == "stopped":
+        sys.exit(1)
+
+
+# ----- several processes (modelspec.training.distributed) ----------------------------------------
+def _launch(nproc: int) -> None:
+    """--nproc N: this train command in N processes through torch's elastic launcher, as torchrun runs it."""
+    from modelspec.training.distributed import WorkersFailed, in_launched_process, launch
+    from modelspec.training.run import default_run_dir, prepare
+
+    context = click.get_current_context()
+    params = context.params
+    if in_launched_process():
+        raise click.UsageError("--nproc: this process is already one of torchrun's processes; use --nproc or torchrun, not both")
+    if params["resume"] and params["overwrite"]:
+        raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
+    prepared = prepare(params["spec"], params["overrides"], allow_plugins=params["allow_plugins"])  # the spec's problems once, before N processes start
+    run_dir = params["run_dir"]
+    if run_dir is None and not params["resume"]:
+        run_dir = default_run_dir(prepared.spec.name)  # one name for every process
+    try:
+        launch(nproc, ["train", *_arguments(context, run_dir=run_dir, nproc=None)])
+    except KeyboardInterrupt:
+        sys.exit(130)  # process 0 has said how to resume
+    except WorkersFailed as failure:
+        if failure.details:
+            stderr.print(failure.details.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        if failure.message:
+            stderr.print(f"error: {failure.message}", markup=False, soft_wrap=True)
+        sys.exit(failure.exit_code)
+
+
+def _arguments(context: click.Context, **values) -> list[str]:
+    """The command line of the context's command from its parsed parameters (with `values` replaced; None: left out)."""
+    params = {**context.params, **values}
+    options: list[str] = []
+    arguments: list[str] = []
+    for param in context.command.params:
+        value = params.get(param.name)
+        if value is None:
+            continue
+        if isinstance(param, click.Argument):
+            arguments.extend(str(v) for v in (value if param.nargs != 1 else [value]))
+            continue
+        name = next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])
+        if getattr(param, "is_flag", False):
+            if value:
+                options.append(name)
+            elif param.secondary_opts:
+                options.append(param.secondary_opts[0])
+        elif param.multiple:
+            for item in value:
+                options.extend([name, str(item)])
+        else:
+            options.extend([name, str(value)])
+    return [*options, "--", *arguments]
+
+
+def _agreed(world, start: Callable):
+    """`start()` in every process; when it fails in any (a check), process 0 reports the first failure
+    and every process exits 2 once it has."""
+    try:
+        run, failure = start(), None
+    except (ModelspecError, click.ClickException) as error:
+        run, failure = None, error
+    first = world.agree(failure)
+    if first is None:
+        return run
+    code = 2
+    if world.is_main:
+        code = report(failure if failure is not None else ModelspecError(f"process {first[0]} of {world.size}: {first[1]}"))
+    world.barrier()  # the others exit after process 0 has reported
+    sys.exit(code)
+
+
+def _as_process(world, body: Callable[[], None]) -> None:
+    """Run `body` as one process of several: process 0 reports as a single process does; the others
+    print nothing and leave why they stop in the launcher's error file, so that it is reported once
+    (by `--nproc`, or torchrun)."""
+    from modelspec.training.distributed import failure_kind, record_failure
+
+    try:
+        body()
+    except SystemExit as ending:
+        if ending.code not in (0, None) and not world.is_main:
+            record_failure(None, "reported")
+        raise
+    except (ModelspecError, click.ClickException, KeyboardInterrupt) as error:
+        if world.is_main:
+            raise  # reported as one process reports it
+        interrupted = isinstance(error, KeyboardInterrupt)
+        record_failure(error, "reported" if interrupted else "error")
+        sys.exit(130 if interrupted else 2)
+    except Exception as error:
+        if not record_failure(error, failure_kind(error)):
+            raise  # no launcher to tell: the traceback, as one process shows it
         sys.exit(1)
 
 
@@ -198,4 +330,8 @@ from modelspec_cli import interop  # noqa: E402,F401  (registers export and conv
 from modelspec_cli import tools  # noqa: E402,F401  (registers its commands: schema, layers, init, graph, plot, runs)
 
 if __name__ == "__main__":
-    main()
+    # `python -m modelspec_cli.main` runs this file as `__main__`, a second copy of the module; interop and tools
+    # registered their commands on the imported `modelspec_cli.main`'s group (the one `modelspec` runs), so run that.
+    from modelspec_cli.main import main as modelspec
+
+    modelspec(prog_name="modelspec")

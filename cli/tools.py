@@ -10,28 +10,18 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import click
-from modelspec_cli.main import plugins_option, reports_errors, stdout
+from modelspec_cli.main import main, plugins_option, reports_errors, stdout
 
 from modelspec.errors import UsageError
 from modelspec.templates import TEMPLATES
 
 
-def _group() -> click.Group:
-    """The `modelspec` group being built: cli/main.py's, also when it runs as `python -m modelspec_cli.main`."""
-    running = sys.modules.get("__main__")
-    spec = getattr(running, "__spec__", None)
-    if spec is not None and spec.name == "modelspec_cli.main" and isinstance(getattr(running, "main", None), click.Group):
-        return running.main
-    from modelspec_cli.main import main
-
-    return main
-
-
-group = _group()
+# The `modelspec` group is always the imported module's: `python -m modelspec_cli.main` runs that one too (see the
+# end of cli/main.py), so commands registered here and in cli/interop.py are there however the CLI is started.
+group = main
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 
 

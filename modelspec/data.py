@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import gzip
 import math
+import mmap
 import warnings
 import zipfile
 import zlib
@@ -427,9 +428,28 @@ def _synthesize(spec: ArraySpec, samples: int, rng: np.random.Generator) -> np.n
     return rng.random(shape, dtype=np.float32).astype(spec.dtype, copy=False)
 
 
+# ----- memory maps ---------------------------------------------------------------------------
+def release_pages(array: np.ndarray) -> None:
+    """Take a read-only memory map's pages out of this process's resident memory.
+
+    Pages read through a map stay mapped, and counted in the process's RSS, until the kernel needs
+    the memory: a pass over a 4 GB `.npy` would leave 4 GB resident. MADV_DONTNEED unmaps them;
+    they stay in the page cache, so the next read of them is a minor fault, not a disk read. Only
+    for shared maps ("r", "r+"), where no data can be lost; anything else is left alone.
+    """
+    while isinstance(array, np.ndarray):
+        mapped = getattr(array, "_mmap", None)
+        if isinstance(array, np.memmap) and mapped is not None:
+            if getattr(array, "mode", None) in ("r", "r+") and hasattr(mmap, "MADV_DONTNEED") and hasattr(mapped, "madvise"):
+                mapped.madvise(mmap.MADV_DONTNEED)
+            return
+        array = array.base
+
+
 # ----- checks --------------------------------------------------------------------------------
 def _chunks(array: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, slice) pairs covering the array, each about _CHUNK_BYTES (memory maps stay lazy)."""
+    """(first row, slice) pairs covering the array, each about _CHUNK_BYTES (memory maps stay lazy,
+    and their pages leave the resident memory after each slice)."""
     if array.ndim == 0 or array.shape[0] == 0:
         yield 0, np.asarray(array)
         return
@@ -437,6 +457,7 @@ def _chunks(array: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     step = max(1, _CHUNK_BYTES // row_bytes)
     for start in range(0, array.shape[0], step):
         yield start, np.asarray(array[start : start + step])
+        release_pages(array)
 
 
 def _first_bad(array: np.ndarray, is_bad) -> tuple[int, tuple[int, ...] | None, Any]:

@@ -44,7 +44,7 @@ class FitConfig(StrictModel):
 
     epochs: PositiveInt = 1
     batch_size: PositiveInt = 32
-    shuffle: bool | Literal["batch"] = Field(True, description="Shuffle the training samples each epoch; 'batch' shuffles within blocks.")
+    shuffle: bool | Literal["batch"] = Field(True, description="Shuffle the training samples each epoch; 'batch' shuffles the order of batch-sized blocks of consecutive rows (sequential reads of on-disk data).")
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of the training data, taken from the end, held out for validation.")
     class_weight: dict[ClassIndex, float] | None = Field(None, description="Weight of each class index in the loss, e.g. {0: 1.0, 1: 5.0}.")
     sample_weight: str | None = Field(None, description="A .npy file of per-sample weights for the training data.")
@@ -53,6 +53,12 @@ class FitConfig(StrictModel):
     validation_freq: PositiveInt = 1
     callbacks: list[CallbackSpec] = Field(default_factory=list)
     jit_compile: bool = Field(False, description="Compile the model with torch.compile.")
+    # None inside the Literal: a wrong value gets one message with a did-you-mean (a union would add a second).
+    mixed_precision: Literal["bf16", "mixed_bfloat16", "float32", None] = Field(  # noqa: PYI061
+        None,
+        description="bf16 (or Keras's policy name mixed_bfloat16): forward passes under bfloat16 autocast, weights, losses "
+        "and metrics in float32. float32 or null: off.",
+    )
 
 
 class DataConfig(StrictModel):

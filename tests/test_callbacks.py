@@ -36,6 +36,7 @@ class FakeRun:
         optimizer = build_optimizer({"type": "sgd", "learning_rate": learning_rate}, module.parameters())
         self.engine = SimpleNamespace(module=module, optimizer=optimizer)
         self.run_dir = run_dir
+        self.is_main_process = True  # the process that writes the run directory
         self.history: dict[str, list[float]] = {}
         self.stop_reason: str | None = None
 
@@ -530,6 +531,7 @@ def test_model_checkpoint_writes_into_the_run_dir(tmp_path):
 def test_terminate_on_nan_keeps_the_last_good_weights(tmp_path):
     result = train(tmp_path, ["TerminateOnNaN"], lr="1.0e+30")
     assert result.status == "stopped" and "NaN" in result.message and result.epochs == 0
+    assert "model.safetensors holds the weights training started from" in result.message
     assert all(torch.isfinite(t).all() for t in weights(result).values())
     assert json.loads((result.run_dir / "run.json").read_text())["status"] == "stopped"
 
@@ -541,6 +543,28 @@ def test_terminate_on_nan_after_a_good_epoch(tmp_path):
     result = train(tmp_path, [schedule, "TerminateOnNaN"], name="nan")
     assert result.status == "stopped" and "NaN" in result.message and "epoch 2" in result.message
     assert result.epochs == 1 and same_weights(weights(result), one_epoch)
+
+
+def test_a_nan_stop_says_which_weights_model_safetensors_holds(tmp_path):
+    # Epochs 1-3 train at 0.01 (the loss falls), epoch 4 at 1e30 diverges; ModelCheckpoint keeps every finite epoch's weights.
+    schedule = {"type": "LearningRateScheduler", "schedule": {"type": "piecewise", "boundaries": [3], "values": [0.01, 1.0e30]}}
+    every = {"type": "ModelCheckpoint", "filepath": "epochs/{epoch}.safetensors"}
+    plain = train(tmp_path, [schedule, every, "TerminateOnNaN"], epochs=6, name="plain")
+    assert plain.status == "stopped" and plain.epochs == 3 and "during epoch 4" in plain.message
+    assert "model.safetensors holds the weights after epoch 3, the last with a finite loss" in plain.message
+    assert same_weights(weights(plain), read_weights(plain.run_dir / "epochs" / "3.safetensors"))
+    # In max mode the falling loss keeps epoch 1 the best: EarlyStopping restores and saves it when training ends, and the message says so.
+    early = {"type": "EarlyStopping", "monitor": "loss", "mode": "max", "patience": 10, "restore_best_weights": True}
+    restored = train(tmp_path, [schedule, every, early, "TerminateOnNaN"], epochs=6, name="restored")
+    assert restored.status == "stopped" and restored.epochs == 3 and "during epoch 4" in restored.message
+    assert "model.safetensors holds the weights of epoch 1, the best loss (" in restored.message and "restored by EarlyStopping" in restored.message
+    assert "epoch 3" not in restored.message
+    assert same_weights(weights(restored), read_weights(restored.run_dir / "epochs" / "1.safetensors"))
+    assert json.loads((restored.run_dir / "run.json").read_text())["message"] == restored.message
+    # The monitor not yet watched (start_from_epoch): nothing to restore, the file keeps the last finite epoch's weights.
+    late = train(tmp_path, [schedule, every, {**early, "start_from_epoch": 5}, "TerminateOnNaN"], epochs=6, name="late")
+    assert "model.safetensors holds the weights after epoch 3, the last with a finite loss" in late.message
+    assert same_weights(weights(late), read_weights(late.run_dir / "epochs" / "3.safetensors"))
 
 
 def test_reduce_lr_on_plateau_records_learning_rate(tmp_path):

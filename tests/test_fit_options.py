@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from modelspec.training.engine import Engine
+from modelspec.training.files import read_weights
 from modelspec.training.run import TrainingRun, load_arrays, prepare
 from tests.helpers import write
 
@@ -87,7 +88,32 @@ def test_shuffle_batch_and_validation_freq(tmp_path):
     path = write(tmp_path, SPEC)
     result = TrainingRun(prepare(path, ["fit.epochs=4", "fit.batch_size=8", "fit.shuffle=batch", "fit.validation_split=0.25", "fit.validation_freq=2"]),
                          tmp_path / "run", device="cpu").fit()
-    assert len(result.history["loss"]) == 4 and len(result.history["val_loss"]) == 2
+    # A row per epoch: val_* are None in the epochs that did not validate, never shifted to earlier epochs.
+    assert result.history["epoch"] == [0, 1, 2, 3] and len(result.history["loss"]) == 4
+    assert [value is None for value in result.history["val_loss"]] == [True, False, True, False]
+    assert set(result.history) == {"epoch", "loss", "val_loss"}
+    assert result.final["val_loss"] == result.history["val_loss"][3] and result.final["loss"] == result.history["loss"][3]
+
+
+def test_validation_freq_history_csv_and_json_have_a_row_per_epoch(tmp_path):
+    from click.testing import CliRunner
+    from modelspec_cli.main import main
+
+    path = write(tmp_path, SPEC.replace("fit: {", "fit: {callbacks: [{type: CSVLogger, filename: log.csv}], "))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(main, ["train", str(path), "--run-dir", str(run_dir), "--device", "cpu", "--quiet", "--json",
+                                       "--set", "fit.epochs=5", "--set", "fit.validation_split=0.25", "--set", "fit.validation_freq=2"])
+    assert result.exit_code == 0, result.output
+    history = json.loads(result.stdout.strip().splitlines()[-1])["history"]
+    assert history["epoch"] == [0, 1, 2, 3, 4] and all(len(column) == 5 for column in history.values())
+    assert [value is None for value in history["val_loss"]] == [True, False, True, False, True]
+    lines = (run_dir / "history.csv").read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [row[0] for row in rows] == ["0", "1", "2", "3", "4"]
+    assert [row[2] == "NA" for row in rows] == [True, False, True, False, True]
+    assert [float(row[2]) for row in rows if row[2] != "NA"] == [history["val_loss"][1], history["val_loss"][3]]
+    assert (run_dir / "log.csv").read_text() == (run_dir / "history.csv").read_text()  # the CSVLogger callback's layout
 
 
 def test_batch_shuffle_keeps_batches_of_consecutive_rows():
@@ -110,20 +136,34 @@ def test_memory_mapped_arrays_are_batched_from_disk(tmp_path):
         assert torch.equal(batch["x"][:, 0], batch["y"].float() * 2)  # rows stay aligned across arrays
 
 
+def saved_epochs(run_dir) -> int:
+    """The epochs history.csv records: it is rewritten (atomically, so never half) after each epoch, header only at the start."""
+    try:
+        return len((run_dir / "history.csv").read_text().splitlines()[1:])
+    except FileNotFoundError:
+        return 0
+
+
 def test_ctrl_c_saves_a_resumable_run_and_exits_130(tmp_path):
     spec = write(tmp_path, SPEC.replace("epochs: 1", "epochs: 400").replace("samples: 64", "samples: 20000"))
     run_dir = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "modelspec_cli.main", "train", str(spec), "--run-dir", str(run_dir), "--device", "cpu"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (run_dir / "history.csv").exists() and time.time() < deadline:
-        time.sleep(0.05)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # history.csv is written (header only) before the first epoch: wait for an epoch's row, however slow the machine is.
+    deadline = time.time() + 300
+    while saved_epochs(run_dir) < 1 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is None, process.communicate()[1]
+    assert saved_epochs(run_dir) >= 1, "no epoch finished within 300 s"
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     done = json.loads((run_dir / "run.json").read_text())["epochs_done"]
+    rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+    assert done >= 1 and 1 <= len(rows) <= done and [row.split(",")[0] for row in rows] == [str(e) for e in range(len(rows))]
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"] <= done and read_weights(run_dir / "model.safetensors")
     resumed = subprocess.run([sys.executable, "-m", "modelspec_cli.main", "train", str(spec), "--run-dir", str(run_dir), "--resume",
                               "--set", f"fit.epochs={done + 1}", "--quiet", "--json", "--device", "cpu"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr  # only fit.epochs may differ from the interrupted run's spec

@@ -95,6 +95,14 @@ def test_schema_has_each_layer_and_argument_with_description_and_default():
     assert "units" in defs["Dense"]["required"]
 
 
+def test_every_layer_argument_declares_its_description():
+    # On the pydantic Field itself, where the argument is declared (a shared one once, in its base class or mixin):
+    # the schema's and catalog's fallback text must not hide an argument declared without one.
+    missing = sorted(f"{name}.{key}" for name, cls in LAYERS.items() for key, info in cls.model_fields.items()
+                     if key != "type" and not (info.description or "").strip())
+    assert not missing, f"add Field(..., description=...) to: {', '.join(missing)}"
+
+
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_every_example_validates_against_the_schema_and_points_at_it(path, validator):
     first = path.read_text().splitlines()[0]

@@ -26,8 +26,8 @@ class Dense(Regularized, LayerConfig):
     units: PositiveInt = Field(description="Dimensionality of the output space.")
     activation: ActivationName = Field("linear", description="Activation applied to the output.")
     use_bias: bool = Field(True, description="Whether the layer has a bias vector.")
-    kernel_initializer: InitializerName = "glorot_uniform"
-    bias_initializer: InitializerName = "zeros"
+    kernel_initializer: InitializerName = Field("glorot_uniform", description="Initializer of the kernel.")
+    bias_initializer: InitializerName = Field("zeros", description="Initializer of the bias.")
     input_dim: PositiveInt | None = Field(None, description="First layer only: input features, same as input_shape: [input_dim].")
 
     family = "core"

@@ -55,7 +55,11 @@ class EinsumProjection(nn.Module):
             initialize_keras_layout(self.bias, self.bias_initializer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.tensordot(x, self.kernel, dims=self.bound)
+        kernel = self.kernel
+        if torch.is_autocast_enabled(x.device.type):  # tensordot is on no autocast list: cast as autocast casts a matmul
+            dtype = torch.get_autocast_dtype(x.device.type)
+            x, kernel = x.to(dtype), kernel.to(dtype)
+        y = torch.tensordot(x, kernel, dims=self.bound)
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:

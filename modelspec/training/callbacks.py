@@ -55,6 +55,8 @@ class EarlyStopping(Callback):
         self.min_delta = abs(config.min_delta) * (1 if self.better(1.0, 0.0) else -1)
         self.wait, self.best, self.best_epoch = 0, _worst(self.better), 0
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.weights_epoch = 0  # the epoch best_weights are from
+        self.restored_epoch: int | None = None  # the epoch whose weights were restored (and saved), once restored
         self.stopped_epoch = 0
 
     def _improves(self, value: float, reference: float | None) -> bool:
@@ -65,12 +67,12 @@ class EarlyStopping(Callback):
         if current is None or epoch < self.config.start_from_epoch:
             return
         if self.config.restore_best_weights and self.best_weights is None:
-            self.best_weights = self.run.weights_copy()
+            self.best_weights, self.weights_epoch = self.run.weights_copy(), epoch
         self.wait += 1
         if self._improves(current, self.best):
             self.best, self.best_epoch = current, epoch
             if self.config.restore_best_weights:
-                self.best_weights = self.run.weights_copy()
+                self.best_weights, self.weights_epoch = self.run.weights_copy(), epoch
             if self.config.baseline is None or self._improves(current, self.config.baseline):
                 self.wait = 0
             return
@@ -79,20 +81,25 @@ class EarlyStopping(Callback):
             self.run.stop(f"EarlyStopping: {self.config.monitor} did not improve for {self.wait} epoch(s)")
             if self.config.restore_best_weights and self.best_weights is not None:
                 self.run.engine.module.load_state_dict(self.best_weights)
+                self.restored_epoch = self.weights_epoch
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         # Keras 3 restores the best weights when training ends, whether it stopped early or ran all its
         # epochs (a stop restored them already, before model.safetensors was written for that epoch).
         if self.config.restore_best_weights and self.best_weights is not None and not self.stopped_epoch:
             self.run.engine.module.load_state_dict(self.best_weights)
-            save_weights(self.run.engine.module, self.run.run_dir / "model.safetensors")
+            self.restored_epoch = self.weights_epoch
+            if self.run.is_main_process:  # several processes: process 0 writes
+                save_weights(self.run.engine.module, self.run.run_dir / "model.safetensors")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
+        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch,
+                "weights_epoch": self.weights_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
         self.best_weights, self.stopped_epoch = state["best_weights"], state["stopped_epoch"]
+        self.weights_epoch = state.get("weights_epoch", self.best_epoch)  # checkpoints written before it was saved
 
 
 class ModelCheckpoint(Callback):
@@ -108,7 +115,8 @@ class ModelCheckpoint(Callback):
             if current is None or not self.better(current, self.best):
                 return
             self.best = current
-        save_weights(self.run.engine.module, path)
+        if self.run.is_main_process:
+            save_weights(self.run.engine.module, path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}
@@ -196,12 +204,8 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         # The run adds this epoch to its history only after the callbacks: keep our own rows.
         self.rows.append({"epoch": epoch, **logs})
-        keys = sorted({key for row in self.rows for key in row} - {"epoch"})
-        lines = [self.config.separator.join(["epoch", *keys])]
-        for row in self.rows:
-            cells = [str(int(row["epoch"]))] + [repr(row[key]) if row.get(key) is not None else "NA" for key in keys]
-            lines.append(self.config.separator.join(cells))
-        atomic_write_text(self.run.run_dir / self.config.filename, "\n".join(lines) + "\n")
+        if self.run.is_main_process:
+            atomic_write_text(self.run.run_dir / self.config.filename, rows_csv(self.rows, self.config.separator))
 
     def state_dict(self) -> dict[str, Any]:
         return {"rows": self.rows}
@@ -217,14 +221,47 @@ class TerminateOnNaN(Callback):
         self.config = config
 
 
-def history_csv(history: dict[str, list[float]], separator: str = ",") -> str:
-    """Keras's CSVLogger layout: an `epoch` column, then the sorted metric names."""
-    keys = sorted(k for k in history if k != "epoch")
-    rows = [separator.join(["epoch", *keys])]
-    for i, epoch in enumerate(history.get("epoch", [])):
-        cells = [str(int(epoch))] + [repr(history[k][i]) if i < len(history[k]) and history[k][i] is not None else "" for k in keys]
-        rows.append(separator.join(cells))
-    return "\n".join(rows) + "\n"
+def rows_csv(rows: list[dict[str, Any]], separator: str = ",") -> str:
+    """Keras's CSVLogger layout of per-epoch rows: an `epoch` column, then the sorted metric names; NA where
+    an epoch lacks a metric (validation_freq > 1 validates only some epochs)."""
+    keys = sorted({key for row in rows for key in row} - {"epoch"})
+    lines = [separator.join(["epoch", *keys])]
+    for row in rows:
+        lines.append(separator.join([str(int(row["epoch"]))] + [repr(row[key]) if row.get(key) is not None else "NA" for key in keys]))
+    return "\n".join(lines) + "\n"
+
+
+def record_epoch(history: dict[str, list[float | None]], epoch: int, logs: dict[str, float]) -> None:
+    """Add an epoch's row to a history of columns ({"epoch": [...], "loss": [...], ...}, every column one
+    value an epoch): None for a metric the epoch lacks, so that epochs without validation keep val_* in step."""
+    done = len(history.get("epoch", []))
+    history.setdefault("epoch", []).append(epoch)
+    for name in logs:
+        history.setdefault(name, [None] * done)
+    for name, column in history.items():
+        if name != "epoch":
+            column.extend([None] * (done - len(column)))  # a column left short (a checkpoint of an older version)
+            column.append(logs.get(name))
+
+
+def history_rows(history: dict[str, list[float | None]]) -> list[dict[str, Any]]:
+    """The per-epoch rows of a history of columns: {"epoch": e, name: value or None, ...}."""
+    return [{name: column[i] if i < len(column) else None for name, column in history.items()} for i in range(len(history.get("epoch", [])))]
+
+
+def last_values(history: dict[str, list[float | None]]) -> dict[str, float]:
+    """Each metric's value in the last epoch that computed it (val_* may skip epochs)."""
+    final = {}
+    for name, column in history.items():
+        values = [value for value in column if value is not None]
+        if name != "epoch" and values:
+            final[name] = values[-1]
+    return final
+
+
+def history_csv(history: dict[str, list[float | None]], separator: str = ",") -> str:
+    """history.csv: Keras's CSVLogger layout (as the CSVLogger callback writes it), a row per epoch."""
+    return rows_csv(history_rows(history), separator)
 
 
 CALLBACK_CLASSES: dict[type, type[Callback]] = {

@@ -6,6 +6,15 @@ callers read them with `logs()` a few times a second at most), gradients set to 
 `inference_mode` for evaluation and prediction, cross-entropy from the logits when a softmax or
 sigmoid output feeds it (the reported values are the same up to Keras's 1e-7 clip).
 
+Mixed precision (`fit.mixed_precision: bf16`, Keras's mixed_bfloat16): the forward pass runs under
+`torch.autocast` with bfloat16 on the engine's device (CUDA; also CPU, which is how it is tested);
+the weights stay float32 and the outputs are cast to float32 before the losses and metrics, as
+Keras casts a mixed-precision model's outputs. bfloat16 has float32's range: no loss scaling.
+
+On CUDA, the 4D kernels of 2D convolutions are stored channels_last (`channels_last_kernels`):
+the layers already hand cuDNN NHWC-strided activations (channels_last specs, `movedim` views),
+so cuDNN runs NHWC, and channels_last kernels save a kernel relayout per call and per gradient.
+
 Example:
     engine = Engine(graph, plan, device="cpu", seed=0)
     for inputs, targets, weights, size in batches:
@@ -15,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -29,6 +39,9 @@ from modelspec.training.metrics import Mean, Metric, build_metric
 from modelspec.training.optimizers import build_optimizer
 from modelspec.training.regularizers import Regularization
 
+#: fit.mixed_precision -> the autocast dtype of the forward pass (None: float32, no autocast).
+AUTOCAST_DTYPES: dict[str | None, torch.dtype | None] = {None: None, "float32": None, "bf16": torch.bfloat16, "mixed_bfloat16": torch.bfloat16}
+
 #: A cross-entropy on probabilities can take the logits of the activation that made them.
 _LOGITS_PAIRS = {
     "categorical_crossentropy": "softmax",
@@ -37,10 +50,29 @@ _LOGITS_PAIRS = {
 }
 
 
+def channels_last_kernels(module: torch.nn.Module) -> int:
+    """Store the 4D kernels of the 2D convolutions in channels_last memory format; returns how many.
+
+    Only the convolution modules' kernels: a 4D weight of another layer keeps its layout. The
+    values and state_dict names are unchanged (safetensors files are written contiguous).
+    """
+    from modelspec.nn.conv import KerasConv, KerasConvTranspose, KerasSeparableConv
+
+    count = 0
+    for sub in module.modules():
+        if isinstance(sub, (KerasConv, KerasSeparableConv, KerasConvTranspose)):
+            for parameter in sub.parameters(recurse=False):
+                if parameter.dim() == 4:
+                    parameter.data = parameter.data.contiguous(memory_format=torch.channels_last)
+                    count += 1
+    return count
+
+
 class Engine:
     """A graph compiled to torch, with its optimizer, losses and metrics."""
 
-    def __init__(self, graph: Graph, plan: TrainingPlan, *, device: str | torch.device = "cpu", seed: int = 0, jit_compile: bool = False):
+    def __init__(self, graph: Graph, plan: TrainingPlan, *, device: str | torch.device = "cpu", seed: int = 0, jit_compile: bool = False,
+                 mixed_precision: str | None = None):
         self.graph, self.plan = graph, plan
         self.device = torch.device(device)
         self.output_names = list(graph.outputs)
@@ -57,6 +89,9 @@ class Engine:
 
         torch.manual_seed(seed)
         self.module = build_module(graph, logits=set(self.from_logits)).to(self.device)
+        if self.device.type == "cuda":
+            channels_last_kernels(self.module)  # before the optimizer: its state takes the kernels' layout
+        self.autocast_dtype = AUTOCAST_DTYPES[mixed_precision]
         set_trainable(self.module, graph)
         self.regularization = Regularization(graph, self.module)
         self.forward = torch.compile(self.module) if jit_compile else self.module
@@ -83,11 +118,25 @@ class Engine:
         ]
         self._measured = [(name, self.from_logits.get(name), [metric for _, metric in metrics]) for name, metrics in self.metrics.items() if metrics]
 
+    def parallel(self, wrap: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
+        """Run every forward pass through `wrap(self.module)` (DistributedDataParallel, which all-reduces
+        the gradients in backward), compiled if the engine compiles; weights, optimizer and
+        state_dict stay `self.module`'s."""
+        compiled = self.forward is not self.module  # jit_compile
+        wrapped = wrap(self.module)
+        self.forward = torch.compile(wrapped) if compiled else wrapped
+
     # ----- running one batch ----------------------------------------------------------------------
     def outputs(self, inputs: list[Tensor]) -> dict[str, Tensor]:
         """Model outputs by name (logits for the outputs trained from logits)."""
-        result = self.forward(*inputs)
-        return dict(zip(self.output_names, result if isinstance(result, tuple) else (result,)))
+        if self.autocast_dtype is None:
+            result = self.forward(*inputs)
+            return dict(zip(self.output_names, result if isinstance(result, tuple) else (result,)))
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+            result = self.forward(*inputs)
+        # Losses and metrics in float32, outside autocast (Keras casts a mixed-precision model's outputs).
+        return {name: value.float() if value.is_floating_point() else value
+                for name, value in zip(self.output_names, result if isinstance(result, tuple) else (result,))}
 
     def probabilities(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
         """Outputs as the model defines them (activations applied where training kept logits)."""

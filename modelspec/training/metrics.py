@@ -65,6 +65,25 @@ class Metric:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+def sum_states(metrics: Sequence[Metric], total: Callable[[Tensor], Tensor]) -> None:
+    """Replace each metric's state by `total` of it: every state is a sum (totals, counts, confusion
+    counts), so with `total` summing over processes the results are those of all their batches.
+
+    The states go through `total` as one float64 vector (one collective), in the metrics' order.
+    """
+    entries = [(metric, key, value) for metric in metrics for key, value in metric._state.items()]
+    if not entries:
+        return
+    device = next((v.device for _, _, v in entries if isinstance(v, Tensor)), torch.device("cpu"))
+    flat = [torch.as_tensor(value, dtype=torch.float64, device=device).reshape(-1) for _, _, value in entries]
+    summed = total(torch.cat(flat)).split([part.numel() for part in flat])
+    for (metric, key, value), part in zip(entries, summed):
+        if isinstance(value, Tensor):
+            metric._state[key] = part.reshape(value.shape).to(device=value.device, dtype=value.dtype)
+        else:
+            metric._state[key] = float(part.item())
+
+
 def _samplewise(values: Tensor, sample_weight: Weight) -> tuple[Tensor, Tensor | None]:
     """Keras's reduce_to_samplewise_values with mean: one value (and one weight) per sample."""
     weight = None

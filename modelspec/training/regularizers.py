@@ -66,7 +66,7 @@ class Regularization:
     def _hook(self, regularizer: Any, activation):
         def collect(_module: nn.Module, _inputs: Any, output: Any) -> None:
             first = output[0] if isinstance(output, (tuple, list)) else output
-            self.activity.append(penalty(regularizer, activation(first)))
+            self.activity.append(penalty(regularizer, activation(first.float())))  # float32 under bf16 autocast too
 
         return collect
 

@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from modelspec.resources import check_memory
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
 from modelspec.training.batches import Batches
-from modelspec.training.callbacks import Callback, build_callback, history_csv
+from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.engine import Engine
 from modelspec.training.files import (
     atomic_write,
@@ -43,6 +43,9 @@ from modelspec.training.files import (
     save_weights,
 )
 from modelspec.validate import check_located
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelspec.training.distributed import World
 
 WEIGHT_KEY = "#sample_weight"  # not an identifier, so never an input or output name
 
@@ -80,6 +83,17 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
     return torch.device(name)
+
+
+def default_run_dir(name: str) -> Path:
+    """runs/<name>-<timestamp>, with -2, -3, ... when that exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path("runs") / f"{name}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path("runs") / f"{name}-{stamp}-{suffix}"
+    return run_dir
 
 
 def fixed_batch_size(graph: Graph) -> int | None:
@@ -125,10 +139,14 @@ def _sample_weights(prepared: Prepared, arrays: dict[str, np.ndarray]) -> np.nda
     return weights
 
 
-def _split_batches(prepared: Prepared, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device) -> Batches:
+def _split_batches(prepared: Prepared, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device, world: World | None = None) -> Batches:
     fixed = fixed_batch_size(prepared.graph)
     if fixed is not None and batch_size != fixed:
         raise DataError(f"fit.batch_size is {batch_size}, but the model fixes the batch size to {fixed} (batch_input_shape / batch_size)")
+    if world is not None:  # batch_size rows a process: each takes its share of global batches of world.size * batch_size
+        if len(next(iter(arrays.values()))) < world.size:
+            raise DataError(f"{len(next(iter(arrays.values())))} sample(s) cannot be shared by {world.size} processes: give more data or fewer processes")
+        return Batches(arrays, batch_size * world.size, device, drop_remainder=fixed is not None, shard=(world.rank, world.size))
     return Batches(arrays, batch_size, device, drop_remainder=fixed is not None)
 
 
@@ -138,11 +156,13 @@ def _step_arrays(engine: Engine, graph: Graph, batch: dict[str, torch.Tensor]):
     return inputs, targets, batch.get(WEIGHT_KEY)
 
 
-def evaluate_batches(engine: Engine, graph: Graph, batches: Batches) -> dict[str, float]:
+def evaluate_batches(engine: Engine, graph: Graph, batches: Batches, world: World | None = None) -> dict[str, float]:
     engine.reset_metrics()
     engine.reset_states()
     for batch, size in batches.epoch():
         engine.test_step(*_step_arrays(engine, graph, batch), size)
+    if world is not None:
+        world.sum_metrics(engine)  # every process's shard: the totals of all the data
     return engine.logs()
 
 
@@ -153,26 +173,34 @@ class _NonFiniteLoss(Exception):
 @dataclass
 class RunResult:
     run_dir: Path
-    history: dict[str, list[float]]
+    history: dict[str, list[float | None]]  # a value an epoch: "epoch" (0-based), then each metric, None where not computed
     epochs: int
     status: str
     message: str = ""
     test: dict[str, float] | None = None
+
+    @property
+    def final(self) -> dict[str, float]:
+        """Each metric's last value (a val_* one from the last epoch that validated)."""
+        return last_values(self.history)
 
 
 class TrainingRun:
     """One `modelspec train`: data checked, run directory prepared, then the epoch loop."""
 
     def __init__(self, prepared: Prepared, run_dir: Path | None = None, *, resume: bool = False, seed: int = 0,
-                 device: str = "auto", callbacks: list[Callback] = (), overwrite: bool = False, force: bool = False):
+                 device: str = "auto", callbacks: list[Callback] = (), overwrite: bool = False, force: bool = False,
+                 world: World | None = None):
         self.prepared, self.seed, self.resume, self.overwrite = prepared, seed, resume, overwrite
+        # One of several processes (modelspec.training.distributed): only process 0 writes the run directory.
+        self.world, self.is_main_process = world, world is None or world.is_main
         check_memory(prepared.graph, training=True, force=force)
         spec = prepared.spec
         if spec.compile is None or not any(o.loss is not None for o in prepared.plan.outputs.values()):
             raise SpecError([prepared.located.problem("training needs a loss: add compile: {loss: ...}", ("compile",))])
         if spec.data is None or spec.data.train is None:
             raise SpecError([prepared.located.problem("training needs data: add data: {train: ...} (a .npz, {dataset: digits} or {synthetic: {samples: N}})", ("data",))])
-        self.device = resolve_device(device)
+        self.device = world.device if world is not None else resolve_device(device)
         # Everything is checked before anything is written.
         train = load_arrays(prepared, spec.data.train, "train")
         weights = _sample_weights(prepared, train)
@@ -182,18 +210,21 @@ class TrainingRun:
         if validation is None and spec.fit.validation_split > 0:
             train, validation = split_validation(train, spec.fit.validation_split)
         self.test_arrays = load_arrays(prepared, spec.data.test, "test") if spec.data.test is not None else None
-        self.train = _split_batches(prepared, train, spec.fit.batch_size, self.device)
-        self.validation = _split_batches(prepared, validation, spec.fit.batch_size, self.device) if validation else None
+        self.train = _split_batches(prepared, train, spec.fit.batch_size, self.device, world)
+        self.validation = _split_batches(prepared, validation, spec.fit.batch_size, self.device, world) if validation else None
         self.run_dir = self._run_dir(run_dir)
         self.checkpoint_path = self.run_dir / "checkpoint.pt"
         self.shuffle = False if is_stateful(prepared.graph) else spec.fit.shuffle
-        self.engine = Engine(prepared.graph, prepared.plan, device=self.device, seed=seed, jit_compile=spec.fit.jit_compile)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.engine = Engine(prepared.graph, prepared.plan, device=self.device, seed=seed, jit_compile=spec.fit.jit_compile,
+                             mixed_precision=spec.fit.mixed_precision)
+        if world is not None:
+            world.seed(seed)
+        self.generator = torch.Generator().manual_seed(seed)  # the same permutations in every process
         self.spec_callbacks = [build_callback(config) for config in spec.fit.callbacks]
         self.callbacks = [*self.spec_callbacks, *callbacks]
         for callback in self.callbacks:
             callback.run = self
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list[float | None]] = {}  # columns of per-epoch rows: record_epoch
         self.start_epoch = spec.fit.initial_epoch
         self.stop_reason: str | None = None
         if resume:
@@ -209,12 +240,7 @@ class TrainingRun:
             self._check_same_spec(run_dir)
             return run_dir
         if run_dir is None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            run_dir = Path("runs") / f"{self.prepared.spec.name}-{stamp}"
-            suffix = 1
-            while run_dir.exists():
-                suffix += 1
-                run_dir = Path("runs") / f"{self.prepared.spec.name}-{stamp}-{suffix}"
+            run_dir = default_run_dir(self.prepared.spec.name)
         else:
             self._check_fresh(run_dir)
         return run_dir
@@ -268,6 +294,10 @@ class TrainingRun:
             raise UsageError(f"--resume: the spec (with its --set overrides) differs from the one '{run_dir}' was started with; only fit.epochs may change")
 
     def _status(self, status: str, **extra: Any) -> None:
+        if not self.is_main_process:
+            return
+        if self.world is not None:
+            extra = {"processes": self.world.size, **extra}
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
         if not hasattr(self, "_clock"):  # first call of this process: when the run (or this resumed part) started
             earlier: dict[str, Any] = {}
@@ -292,6 +322,9 @@ class TrainingRun:
         return {name: tensor.detach().clone() for name, tensor in self.engine.module.state_dict().items()}
 
     def _save(self, epochs_done: int) -> None:
+        process_rng = self.world.rng_states() if self.world is not None else None  # a collective: in every process
+        if not self.is_main_process:
+            return
         state = {
             "format": 1,
             "epoch": epochs_done,
@@ -303,6 +336,7 @@ class TrainingRun:
             "history": self.history,
             "callbacks": [callback.state_dict() for callback in self.spec_callbacks],
             "stop_reason": self.stop_reason,
+            **({"processes": self.world.size, "process_rng": process_rng} if self.world is not None else {}),
         }
         save_weights(self.engine.module, self.run_dir / "model.safetensors")
         atomic_write_text(self.run_dir / "history.csv", history_csv(self.history))
@@ -316,7 +350,13 @@ class TrainingRun:
         except Exception as error:  # torch.load(weights_only=True) refuses pickled code with UnpicklingError
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise WeightsError(f"cannot resume from '{self.checkpoint_path}': {first_line} (not a checkpoint written by modelspec?)") from None
+        processes, now = state.get("processes", 1), self.world.size if self.world is not None else 1
+        if processes != now:
+            raise UsageError(f"--resume: '{self.run_dir}' was trained with {processes} process(es) (a global batch of {processes} x fit.batch_size) "
+                             f"and this run has {now}: resume it with --nproc {processes}")
         torch.set_rng_state(state["rng"].cpu())
+        if self.world is not None:
+            torch.set_rng_state(state["process_rng"][self.world.rank].cpu())
         if state["cuda_rng"]:
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         self.generator.set_state(state["shuffle_rng"].cpu())
@@ -344,18 +384,23 @@ class TrainingRun:
         steps = min(len(self.train), self.prepared.spec.fit.steps_per_epoch or len(self.train))
         # Only the callbacks that do something per batch are called per batch (Callback.on_batch_end does nothing).
         per_batch = [callback for callback in self.callbacks if getattr(callback.on_batch_end, "__func__", None) is not Callback.on_batch_end]
+        # Several processes: a progress bar shows process 0's running values (the others are not asked).
+        read_logs = self._read_logs if self.world is None else engine.logs
         train_step, input_names, target_names = engine.train_step, list(graph.inputs), list(engine.losses)
         for step, (batch, size) in enumerate(self.train.epoch(shuffle=self.shuffle, generator=self.generator, steps=steps)):
             train_step([batch[name] for name in input_names], {name: batch[name] for name in target_names}, batch.get(WEIGHT_KEY), size)
             for callback in per_batch:
-                callback.on_batch_end(epoch, step, steps, self._read_logs)
+                callback.on_batch_end(epoch, step, steps, read_logs)
+        if self.world is not None:
+            self.world.sum_metrics(engine)  # the epoch's totals over every process's shard
         logs = self._read_logs()
         if self.validation is not None and (epoch + 1) % self.prepared.spec.fit.validation_freq == 0:
-            logs.update({f"val_{name}": value for name, value in evaluate_batches(engine, graph, self.validation).items()})
+            logs.update({f"val_{name}": value for name, value in evaluate_batches(engine, graph, self.validation, self.world).items()})
         return logs
 
     def fit(self) -> RunResult:
-        self._prepare_directory()
+        if self.is_main_process:
+            self._prepare_directory()
         try:
             return self._fit()
         except KeyboardInterrupt:
@@ -371,7 +416,8 @@ class TrainingRun:
             self._final_status("failed", error=str(error))
             raise
         finally:
-            self._lock_file.close()
+            if self.is_main_process:
+                self._lock_file.close()
 
     def _final_status(self, status: str, **extra: Any) -> None:
         """Record how the run ended, if the directory can still be written (it may be the failure)."""
@@ -381,14 +427,17 @@ class TrainingRun:
             pass
 
     def _fit(self) -> RunResult:
+        if self.world is not None:  # a collective: once process 0 has prepared the run directory
+            self.world.data_parallel(self.engine, self.train)
         if not self.resume:
-            atomic_write_text(self.run_dir / "spec.yaml", self._spec_text())
+            if self.is_main_process:
+                atomic_write_text(self.run_dir / "spec.yaml", self._spec_text())
             self._save(self.start_epoch)  # a resumable starting point, before the first epoch
         self._status("running")
         for callback in self.callbacks:
             callback.on_train_begin()
         epochs = self.prepared.spec.fit.epochs
-        status, message = "finished", ""
+        status, message, nonfinite_epoch = "finished", "", None
         for epoch in range(self.start_epoch, epochs):
             if self.stop_reason:
                 break
@@ -397,34 +446,44 @@ class TrainingRun:
             try:
                 logs = self._epoch(epoch)
             except _NonFiniteLoss:
-                done = len(self.history.get("epoch", []))
-                status = "stopped"
-                message = (f"the loss became NaN or infinite during epoch {epoch + 1}: training stopped "
-                           f"(TerminateOnNaN); model.safetensors keeps the weights after epoch {done}")
+                status, nonfinite_epoch = "stopped", epoch
                 break
             for callback in self.callbacks:
                 callback.on_epoch_end(epoch, logs)
-            self.history.setdefault("epoch", []).append(epoch)
-            for name, value in logs.items():
-                self.history.setdefault(name, []).append(value)
+            record_epoch(self.history, epoch, logs)
             self._save(epoch + 1)
         if status == "finished" and self.stop_reason:
             message = self.stop_reason
-        final = {name: values[-1] for name, values in self.history.items() if name != "epoch" and values}
         for callback in self.callbacks:
-            callback.on_train_end(final)
+            callback.on_train_end(last_values(self.history))
+        if nonfinite_epoch is not None:  # after on_train_end, where EarlyStopping may restore (and save) its best weights
+            message = self._nonfinite_message(nonfinite_epoch)
         test = None
         if self.test_arrays is not None and status == "finished":
-            batches = _split_batches(self.prepared, self.test_arrays, self.prepared.spec.fit.batch_size, self.device)
-            test = evaluate_batches(self.engine, self.prepared.graph, batches)
+            batches = _split_batches(self.prepared, self.test_arrays, self.prepared.spec.fit.batch_size, self.device, self.world)
+            test = evaluate_batches(self.engine, self.prepared.graph, batches, self.world)
         self._status(status, message=message, **({"test": test} if test else {}))
-        return RunResult(self.run_dir, {k: v for k, v in self.history.items() if k != "epoch"}, len(self.history.get("epoch", [])), status, message, test)
+        return RunResult(self.run_dir, {name: list(column) for name, column in self.history.items()}, len(self.history.get("epoch", [])), status, message, test)
+
+    def _nonfinite_message(self, epoch: int) -> str:
+        """Why training stopped at a NaN or infinite loss in `epoch`, and whose weights model.safetensors holds."""
+        stopped = f"the loss became NaN or infinite during epoch {epoch + 1}: training stopped (TerminateOnNaN); "
+        for callback in self.callbacks:
+            if isinstance(callback, EarlyStopping) and callback.restored_epoch is not None:
+                best = (f", the best {callback.config.monitor} ({callback.best:.6g})"
+                        if callback.restored_epoch == callback.best_epoch and math.isfinite(callback.best) else "")
+                return stopped + (f"model.safetensors holds the weights of epoch {callback.restored_epoch + 1}{best}, "
+                                  "restored by EarlyStopping (restore_best_weights)")
+        finished = self.history.get("epoch", [])
+        if finished:
+            return stopped + f"model.safetensors holds the weights after epoch {int(finished[-1]) + 1}, the last with a finite loss"
+        return stopped + "model.safetensors holds the weights training started from: no epoch ended with a finite loss"
 
 
 # ----- evaluate and predict ---------------------------------------------------------------------
 def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str, force: bool = False) -> Engine:
     check_memory(prepared.graph, training=False, force=force)
-    engine = Engine(prepared.graph, prepared.plan, device=resolve_device(device))
+    engine = Engine(prepared.graph, prepared.plan, device=resolve_device(device), mixed_precision=prepared.spec.fit.mixed_precision)
     load_weights(engine.module, weights)
     return engine
 
