@@ -68,6 +68,21 @@ def channels_last_kernels(module: torch.nn.Module) -> int:
     return count
 
 
+def compile_module(module: torch.nn.Module) -> torch.nn.Module:
+    """torch.compile (fit.jit_compile), with the recurrent layers' fused kernels left to eager.
+
+    Inductor cannot lower torch.lstm/gru/rnn on the CPU (torch 2.13: "expected Tensor() for op
+    mkldnn_rnn_layer"): each fused call is a graph break (torch.compiler.disable), and everything
+    around it is compiled. The stacked-LSTM rewrite is not used with jit_compile for the same reason.
+    """
+    from modelspec.nn.recurrent import KerasRecurrent
+
+    for sub in module.modules():
+        if isinstance(sub, KerasRecurrent):
+            sub.fused_call = torch.compiler.disable(sub.fused_call)
+    return torch.compile(module)
+
+
 class Engine:
     """A graph compiled to torch, with its optimizer, losses and metrics."""
 
@@ -88,13 +103,13 @@ class Engine:
             self.losses[name] = build_loss(variant or output.loss)
 
         torch.manual_seed(seed)
-        self.module = build_module(graph, logits=set(self.from_logits)).to(self.device)
+        self.module = build_module(graph, logits=set(self.from_logits), fuse=not jit_compile).to(self.device)
         if self.device.type == "cuda":
             channels_last_kernels(self.module)  # before the optimizer: its state takes the kernels' layout
         self.autocast_dtype = AUTOCAST_DTYPES[mixed_precision]
         set_trainable(self.module, graph)
         self.regularization = Regularization(graph, self.module)
-        self.forward = torch.compile(self.module) if jit_compile else self.module
+        self.forward = compile_module(self.module) if jit_compile else self.module
         self.optimizer = build_optimizer(plan.optimizer, [p for p in self.module.parameters() if p.requires_grad])
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
         self._training: bool | None = None  # the mode _mode last set (None: not yet)
@@ -124,7 +139,7 @@ class Engine:
         state_dict stay `self.module`'s."""
         compiled = self.forward is not self.module  # jit_compile
         wrapped = wrap(self.module)
-        self.forward = torch.compile(wrapped) if compiled else wrapped
+        self.forward = compile_module(wrapped) if compiled else wrapped
 
     # ----- running one batch ----------------------------------------------------------------------
     def outputs(self, inputs: list[Tensor]) -> dict[str, Tensor]:
