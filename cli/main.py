@@ -8,17 +8,44 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 import click
-from rich.console import Console
 
-from modelspec.errors import ModelspecError, SpecError
+# pydantic looks for third-party plugins in every installed package's entry points on its first
+# schema; modelspec's own spec models have no use for them, and startup time matters here.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+from modelspec.errors import ModelspecError, SpecError  # noqa: E402
+
+
+class LazyConsole:
+    """A rich Console made on first use: `--help` and a passing `validate` never import rich.
+
+    Attribute access goes to the Console; `real` is the Console itself, for rich objects that take one.
+    """
+
+    def __init__(self, **options: object):
+        self._options = options
+        self._console = None
+
+    @property
+    def real(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+stdout = LazyConsole(highlight=False)
+stderr = LazyConsole(stderr=True, highlight=False)
 
 
 def report(error: ModelspecError | click.ClickException) -> int:
@@ -81,7 +108,7 @@ def validate(specs: tuple[str, ...], allow_plugins: bool) -> None:
     if problems:
         raise SpecError(problems)
     for spec in specs:
-        stdout.print(f"{spec}: ok", markup=False)
+        click.echo(f"{spec}: ok")
 
 
 @main.command()
@@ -150,7 +177,7 @@ def _train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: 
     from modelspec.training.run import TrainingRun, prepare
 
     main_process = world is None or world.is_main  # of several processes, process 0 alone prints
-    out = stderr if as_json else stdout
+    out = (stderr if as_json else stdout).real
     progress = [] if quiet or not main_process else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
 
     def start() -> TrainingRun:

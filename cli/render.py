@@ -26,12 +26,13 @@ def summary_table(console: Console, name: str, rows: list[SummaryRow], totals: l
     """The Keras-style summary: Layer (type), Output Shape, Param #, Connected to, then the totals."""
     console.print(f'Model: "{escape(name)}"', style="bold")
     table = Table(show_lines=False, header_style="bold")
-    table.add_column("Layer (type)", no_wrap=True)
+    # On a narrow terminal, names and connections wrap; shapes and counts stay whole.
+    table.add_column("Layer (type)", overflow="fold")
     table.add_column("Output Shape", no_wrap=True)
-    table.add_column("Param #", justify="right")
+    table.add_column("Param #", justify="right", no_wrap=True, min_width=len("Param #"))
     show_connections = any(row.connected_to for row in rows)
     if show_connections:
-        table.add_column("Connected to")
+        table.add_column("Connected to", overflow="fold", min_width=len("Connected to"))
     for row in rows:  # plain Text cells: no markup or emoji parsing per cell (a 4,000-layer summary stays fast)
         indent = "  " * row.depth + ("└ " if row.depth else "")
         cells = [Text(f"{indent}{row.name} ({row.type})"), Text(row.output_shape), Text(f"{row.params:,}" if row.params is not None else "")]

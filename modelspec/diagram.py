@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from modelspec.graph import Graph, Node, ResolvedLayer, TensorRef
@@ -151,6 +152,21 @@ def build_diagram(graph: Graph, *, shapes: bool = True, expand_nested: bool = Fa
 
 
 # ----- DOT ---------------------------------------------------------------------------------------
+def _nest(diagram: Diagram, lines: list[str], node_line: Callable[[DiagramNode], str],
+          opening: Callable[[Cluster], list[str]], closing: str) -> None:
+    """Append the nodes and clusters, each cluster's contents inside it and indented (DOT and Mermaid alike)."""
+
+    def emit(cluster: str | None, indent: str) -> None:
+        lines.extend(indent + node_line(node) for node in diagram.nodes if node.cluster == cluster)
+        for inner in diagram.clusters:
+            if inner.parent == cluster:
+                lines.extend(indent + line for line in opening(inner))
+                emit(inner.id, indent + "  ")
+                lines.append(indent + closing)
+
+    emit(None, "  ")
+
+
 def _dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -168,19 +184,15 @@ def to_dot(diagram: Diagram) -> str:
         '  edge [color="#555555", fontname="Helvetica", fontsize=9];',
     ]
 
-    def emit(cluster: str | None, indent: str) -> None:
-        for node in diagram.nodes:
-            if node.cluster == cluster:
-                extra = ', fillcolor="#fff4d6", color="#b08a2e"' if node.is_input else ""
-                lines.append(f"{indent}{_dot_string(node.id)} [label={_dot_label(node.title, node.shapes)}{extra}];")
-        for inner in diagram.clusters:
-            if inner.parent == cluster:
-                lines.append(f"{indent}subgraph {_dot_string('cluster_' + inner.id)} {{")
-                lines.append(f'{indent}  label={_dot_label(inner.title, inner.shapes)}; style="rounded,dashed"; color="#888888";')
-                emit(inner.id, indent + "  ")
-                lines.append(f"{indent}}}")
+    def node_line(node: DiagramNode) -> str:
+        extra = ', fillcolor="#fff4d6", color="#b08a2e"' if node.is_input else ""
+        return f"{_dot_string(node.id)} [label={_dot_label(node.title, node.shapes)}{extra}];"
 
-    emit(None, "  ")
+    def opening(cluster: Cluster) -> list[str]:
+        return [f"subgraph {_dot_string('cluster_' + cluster.id)} {{",
+                f'  label={_dot_label(cluster.title, cluster.shapes)}; style="rounded,dashed"; color="#888888";']
+
+    _nest(diagram, lines, node_line, opening, "}")
     for edge in diagram.edges:
         label = f" [label={_dot_string(edge.label)}]" if edge.label else ""
         lines.append(f"  {_dot_string(edge.source)} -> {_dot_string(edge.target)}{label};")
@@ -202,18 +214,11 @@ def to_mermaid(diagram: Diagram) -> str:
     def label(title: str, shapes: tuple[str, ...]) -> str:
         return '"' + "<br/>".join(_mermaid_text(part) for part in (title, *shapes)) + '"'
 
-    def emit(cluster: str | None, indent: str) -> None:
-        for node in diagram.nodes:
-            if node.cluster == cluster:
-                text = label(node.title, node.shapes)
-                lines.append(f"{indent}{ids[node.id]}([{text}])" if node.is_input else f"{indent}{ids[node.id]}[{text}]")
-        for inner in diagram.clusters:
-            if inner.parent == cluster:
-                lines.append(f"{indent}subgraph {cluster_ids[inner.id]}[{label(inner.title, inner.shapes)}]")
-                emit(inner.id, indent + "  ")
-                lines.append(f"{indent}end")
+    def node_line(node: DiagramNode) -> str:
+        text = label(node.title, node.shapes)
+        return f"{ids[node.id]}([{text}])" if node.is_input else f"{ids[node.id]}[{text}]"
 
-    emit(None, "  ")
+    _nest(diagram, lines, node_line, lambda cluster: [f"subgraph {cluster_ids[cluster.id]}[{label(cluster.title, cluster.shapes)}]"], "end")
     for edge in diagram.edges:
         text = f'|"{_mermaid_text(edge.label)}"|' if edge.label else ""
         lines.append(f"  {ids[edge.source]} -->{text} {ids[edge.target]}")

@@ -38,9 +38,10 @@ def cli(*args: str, **kwargs):
 
 @pytest.fixture
 def console_width():
-    """Set the width of the CLI's rich console (made at import, from the terminal) for one test."""
-    from modelspec_cli.main import stdout
+    """Set the width of the CLI's rich console (made on first use, from the terminal) for one test."""
+    from modelspec_cli.main import stdout as lazy
 
+    stdout = lazy.real
     saved = stdout._width
     yield lambda width: setattr(stdout, "width", width)
     stdout._width = saved
