@@ -8,13 +8,16 @@
         - {type: LearningRateScheduler, schedule: {type: exponential, decay_rate: 0.9}}
         - {type: CSVLogger, filename: log.csv}
         - TerminateOnNaN
+        - {type: TensorBoard, histogram_freq: 1}      # pip install 'modelspec[tensorboard]'
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+import posixpath
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from modelspec.config import NonNegativeInt, PositiveInt, StrictModel
 
@@ -122,8 +125,68 @@ class TerminateOnNaN(StrictModel):
     type: Literal["TerminateOnNaN"]
 
 
+class TensorBoard(StrictModel):
+    """Write TensorBoard event files under `log_dir` in the run directory (needs `pip install 'modelspec[tensorboard]'`).
+
+    Keras's arguments and defaults. write_images, profile_batch, embeddings_freq and embeddings_metadata are accepted
+    only at their defaults: weight images, the profiler and the embedding projector are not written, and asking
+    for them is an error rather than a silent no-op.
+    """
+
+    type: Literal["TensorBoard"]
+    log_dir: str = Field("logs", description="Directory inside the run directory; event files go to its train/ and validation/.")
+    histogram_freq: NonNegativeInt = Field(0, description="Weight histograms every N epochs (0: none).")
+    write_graph: bool = Field(True, description="Write the model graph, traced on one training batch.")
+    write_images: bool = Field(False, description="Not supported: only false.")
+    write_steps_per_second: bool = Field(False, description="Also log the training steps per second (epoch, and batch with update_freq).")
+    update_freq: Literal["epoch", "batch"] | PositiveInt = Field(
+        "epoch", description="'epoch': scalars at each epoch end; N: also batch_* scalars every N batches ('batch': every batch)."
+    )
+    profile_batch: int = Field(0, description="Not supported: only 0 (profiling is off).")
+    embeddings_freq: NonNegativeInt = Field(0, description="Not supported: only 0.")
+    embeddings_metadata: str | dict[str, str] | None = Field(None, description="Not supported: only null.")
+
+    @field_validator("log_dir")
+    @classmethod
+    def _inside_the_run_directory(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a directory inside the run directory, e.g. logs")
+        if PurePosixPath(value).is_absolute() or PureWindowsPath(value).anchor:
+            raise ValueError(f"must stay inside the run directory (it is relative to it): '{value}' is an absolute path")
+        normal = posixpath.normpath(value.replace("\\", "/"))
+        if normal == ".." or normal.startswith("../"):
+            raise ValueError(f"must stay inside the run directory (it is relative to it): '{value}' leads out of it through '..'")
+        return value
+
+    @field_validator("update_freq", mode="wrap")
+    @classmethod
+    def _one_message(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:  # one message instead of one per member of the union
+            shown = {True: "true", False: "false", None: "null"}[value] if value is None or isinstance(value, bool) else repr(value)
+            raise ValueError(f"expected 'epoch', 'batch' or a number of batches >= 1, received {shown}") from None
+
+    @field_validator("write_images", "profile_batch", "embeddings_freq", "embeddings_metadata", mode="wrap")
+    @classmethod
+    def _not_supported(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        if value != cls.model_fields[info.field_name].default:
+            raise ValueError(_TENSORBOARD_UNSUPPORTED[info.field_name])
+        return handler(value)
+
+
+_TENSORBOARD_UNSUPPORTED = {
+    "write_images": "not supported (weights are not drawn as images; histogram_freq writes their histograms): "
+                    "remove it or set it to false",
+    "profile_batch": "not supported: the profiler is not available in modelspec's PyTorch training "
+                     "(Keras's torch backend refuses it too): remove it or set it to 0",
+    "embeddings_freq": "not supported (the embedding projector reads TensorFlow checkpoints): remove it or set it to 0",
+    "embeddings_metadata": "not supported (the embedding projector is not written): remove it",
+}
+
+
 CALLBACKS = {cls.model_fields["type"].annotation.__args__[0]: cls for cls in (
-    EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN,
+    EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN, TensorBoard,
 )}
 
 CallbackConfig = Annotated[Union[tuple(CALLBACKS.values())], Field(discriminator="type")]

@@ -1,5 +1,6 @@
 """Callbacks with Keras's behaviour: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
-LearningRateScheduler, CSVLogger, TerminateOnNaN; and the base class progress reporting uses.
+LearningRateScheduler, CSVLogger, TerminateOnNaN, TensorBoard (on torch.utils.tensorboard, an optional extra);
+and the base class progress reporting uses.
 
 A callback's state (`state_dict`) is saved in each training checkpoint, so a resumed run
 continues with the same patience counters and best values as an uninterrupted one.
@@ -7,7 +8,13 @@ continues with the same patience counters and best values as an uninterrupted on
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import math
+import time
+import warnings
+from types import MethodType
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
@@ -221,6 +228,143 @@ class TerminateOnNaN(Callback):
         self.config = config
 
 
+class TensorBoard(Callback):
+    """Keras's TensorBoard callback on torch.utils.tensorboard (the optional extra: pip install 'modelspec[tensorboard]').
+
+    Event files go to `<run dir>/<log_dir>/train` and `<run dir>/<log_dir>/validation`, as Keras writes them:
+    - at each epoch end, `epoch_<name>` scalars at step = the epoch index (0-based): the training logs, with
+      `epoch_learning_rate` (the optimizer's, unless a callback logged one) and, with write_steps_per_second,
+      `epoch_steps_per_second`, in train/; the val_* logs, prefix stripped, in validation/;
+    - with update_freq N ("batch": 1), also `batch_<name>` every N batches in train/: the epoch's running values, read
+      only then, at step = the batch count since epoch 0 (1-based, continued by a resumed run);
+    - with histogram_freq N, every N epochs (epoch % N == 0, as Keras), a histogram of each weight, named by
+      layer and weight (`dense_1/kernel/histogram`), non-trainable ones (moving means) included;
+    - with write_graph, the model's graph, traced by torch.jit (SummaryWriter.add_graph) on the first training batch, in
+      eval mode, without gradients and with the random state put back, so training is unchanged. A model torch.jit
+      cannot trace gets a warning and no graph, never a failed run.
+    Scalars are float32 (TensorBoard's summary values). `--resume` opens new event files in the same directories with
+    purge_step at the first step it writes, so TensorBoard drops what the interrupted epoch had written and the
+    steps carry on (the graph is not written again). Of several processes, process 0 alone writes: batch scalars
+    are its running values (as the progress bar shows), epoch scalars the totals over every process.
+    """
+
+    def __init__(self, config: configs.TensorBoard):
+        self.config = config
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as error:  # before anything is written: the run is built before its directory
+            from modelspec.curves import MissingDependency
+
+            why = "which is not installed" if importlib.util.find_spec("tensorboard") is None else f"which could not be imported ({error})"
+            raise MissingDependency(f"the TensorBoard callback needs the tensorboard package, {why}: pip install 'modelspec[tensorboard]'") from None
+        self.summary_writer = SummaryWriter
+        self.every: int | None = None if config.update_freq == "epoch" else 1 if config.update_freq == "batch" else config.update_freq
+        if self.every is None:  # epoch-level only: the loop calls per batch only the callbacks that override on_batch_end
+            self.on_batch_end = MethodType(Callback.on_batch_end, self)  # type: ignore[method-assign]
+        self.writers: dict[str, Any] = {}
+        self.purge_steps: dict[str, int] = {}
+        self.steps = 1  # training batches an epoch
+        self.epoch_started = self.last_time = 0.0
+        self.last_batch = 0
+
+    def _writer(self, name: str) -> Any:
+        """The SummaryWriter of `train` or `validation`, created at its first use (no empty event files)."""
+        if name not in self.writers:
+            self.writers[name] = self.summary_writer(str(self.run.run_dir / self.config.log_dir / name), purge_step=self.purge_steps.get(name))
+        return self.writers[name]
+
+    def on_train_begin(self) -> None:
+        run = self.run
+        if not run.is_main_process:
+            return
+        steps_per_epoch = run.prepared.spec.fit.steps_per_epoch
+        self.steps = max(1, min(len(run.train), steps_per_epoch or len(run.train)))
+        if run.resume:  # TensorBoard forgets what an earlier part wrote at or after these steps (an interrupted epoch)
+            start = run.start_epoch
+            self.purge_steps = {"train": start if self.every is None else start * self.steps + 1, "validation": start}
+            self._after_earlier_files()
+        elif self.config.write_graph:
+            self._write_graph()
+
+    def _after_earlier_files(self) -> None:
+        """TensorBoard reads a directory's event files in name order, and a name starts with the second the file was
+        created: wait, if need be, for a second after the earlier parts' files so that this part's files come after them."""
+        names = [path.name.split(".") for path in (self.run.run_dir / self.config.log_dir).glob("*/events.out.tfevents.*")]
+        wait = max((int(parts[3]) for parts in names if parts[3].isdigit()), default=0) + 1 - time.time()
+        if 0 < wait <= 2:  # (a clock set back: no waiting)
+            time.sleep(wait)
+
+    def _write_graph(self) -> None:
+        run = self.run
+        module, names = run.engine.module, list(run.prepared.graph.inputs)
+        batch, _ = next(iter(run.train.epoch(steps=1)))
+        inputs = tuple(batch[name] for name in names)
+        training = module.training
+        devices = [run.engine.device] if run.engine.device.type == "cuda" else []
+        try:
+            # add_graph prints the tracer's errors on stdout (kept clean for --json) and the tracer warns about Python control flow.
+            with torch.random.fork_rng(devices=devices), torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                module.eval()
+                self._writer("train").add_graph(module, inputs)
+        except Exception as error:  # noqa: BLE001 (torch.jit.trace fails in many ways; the graph is optional)
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            warnings.warn(f"TensorBoard: no graph written: torch.jit.trace could not trace this model ({type(error).__name__}: {reason}); "
+                          "scalars and histograms are written as usual (set write_graph: false to skip the graph)", stacklevel=2)
+        finally:
+            module.train(training)
+            run.engine.regularization.clear()  # activity penalties the traced forward passes collected: not the first step's
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        self.epoch_started = self.last_time = time.perf_counter()
+        self.last_batch = epoch * self.steps
+
+    def on_batch_end(self, epoch: int, step: int, steps: int, read_logs: Callable[[], dict[str, float]]) -> None:
+        if not self.run.is_main_process:
+            return
+        batch = epoch * self.steps + step + 1
+        if batch % self.every:  # type: ignore[operator]
+            return
+        writer = self._writer("train")
+        for name, value in read_logs().items():
+            writer.add_scalar(f"batch_{name}", value, batch)
+        if self.config.write_steps_per_second:
+            now = time.perf_counter()
+            writer.add_scalar("batch_steps_per_second", (batch - self.last_batch) / max(now - self.last_time, 1e-9), batch)
+            self.last_batch, self.last_time = batch, now
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if not self.run.is_main_process:
+            return
+        train = {name: value for name, value in logs.items() if not name.startswith("val_")}
+        validation = {name.removeprefix("val_"): value for name, value in logs.items() if name.startswith("val_")}
+        if "learning_rate" not in train:
+            train["learning_rate"] = current_learning_rate(self.run.engine.optimizer)
+        if self.config.write_steps_per_second:  # as Keras: the epoch's steps over its time, validation included
+            train["steps_per_second"] = self.steps / max(time.perf_counter() - self.epoch_started, 1e-9)
+        for split, scalars in (("train", train), ("validation", validation)):
+            if scalars:
+                writer = self._writer(split)
+                for name, value in scalars.items():
+                    writer.add_scalar(f"epoch_{name}", value, epoch)
+        if self.config.histogram_freq and epoch % self.config.histogram_freq == 0:
+            writer = self._writer("train")
+            for name, tensor in self.run.engine.module.state_dict().items():
+                if not tensor.is_floating_point():
+                    continue  # counters (BatchNormalization's num_batches_tracked)
+                values = tensor.detach().float().flatten()
+                values = values[torch.isfinite(values)].cpu()
+                if values.numel():
+                    writer.add_histogram(f"{name.replace('.', '/')}/histogram", values, epoch)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
 def rows_csv(rows: list[dict[str, Any]], separator: str = ",") -> str:
     """Keras's CSVLogger layout of per-epoch rows: an `epoch` column, then the sorted metric names; NA where
     an epoch lacks a metric (validation_freq > 1 validates only some epochs)."""
@@ -271,6 +415,7 @@ CALLBACK_CLASSES: dict[type, type[Callback]] = {
     configs.LearningRateScheduler: LearningRateScheduler,
     configs.CSVLogger: CSVLogger,
     configs.TerminateOnNaN: TerminateOnNaN,
+    configs.TensorBoard: TensorBoard,
 }
 
 
