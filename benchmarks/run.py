@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,10 +43,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import expert  # noqa: E402  (benchmarks/expert.py)
+import expert
 
-from modelspec.training.callbacks import Callback  # noqa: E402
-from modelspec.training.run import TrainingRun, prepare  # noqa: E402
+from modelspec.training.callbacks import Callback
+from modelspec.training.run import TrainingRun, prepare
 
 #: name -> (spec, samples, label)
 MODELS = {

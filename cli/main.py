@@ -10,8 +10,8 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import click
 
@@ -19,7 +19,7 @@ import click
 # schema; modelspec's own spec models have no use for them, and startup time matters here.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from modelspec.errors import ModelspecError, SpecError  # noqa: E402
+from modelspec.errors import ModelspecError, SpecError
 
 
 class LazyConsole:
@@ -352,9 +352,10 @@ def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[st
     stdout.print(f"wrote {output}: {shapes}", markup=False)
 
 
-from modelspec_cli import interop  # noqa: E402,F401  (registers export and convert)
-
-from modelspec_cli import tools  # noqa: E402,F401  (registers its commands: schema, layers, init, graph, plot, runs)
+from modelspec_cli import (
+    interop,  # noqa: F401  (registers export and convert)
+    tools,  # noqa: F401  (registers its commands: schema, layers, init, graph, plot, runs)
+)
 
 if __name__ == "__main__":
     # `python -m modelspec_cli.main` runs this file as `__main__`, a second copy of the module; interop and tools

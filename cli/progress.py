@@ -6,7 +6,7 @@ Reads the metrics (a host synchronisation) at most a few times a second, never p
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -18,7 +18,6 @@ from modelspec_cli.main import main, plugins_option, reports_errors, stdout
 from modelspec.errors import UsageError
 from modelspec.templates import TEMPLATES
 
-
 # The `modelspec` group is always the imported module's: `python -m modelspec_cli.main` runs that one too (see the
 # end of cli/main.py), so commands registered here and in cli/interop.py are there however the CLI is started.
 group = main

@@ -92,14 +92,14 @@ class PiecewiseEpochSchedule(StrictModel):
     values: list[float]
 
     @model_validator(mode="after")
-    def _lengths(self) -> "PiecewiseEpochSchedule":
+    def _lengths(self) -> PiecewiseEpochSchedule:
         if len(self.values) != len(self.boundaries) + 1:
             raise ValueError(f"values needs one more entry than boundaries: received {len(self.values)} values for {len(self.boundaries)} boundaries")
         return self
 
 
 EpochSchedule = Annotated[
-    Union[ExponentialEpochSchedule, StepEpochSchedule, CosineEpochSchedule, PiecewiseEpochSchedule], Field(discriminator="type")
+    ExponentialEpochSchedule | StepEpochSchedule | CosineEpochSchedule | PiecewiseEpochSchedule, Field(discriminator="type")
 ]
 
 
@@ -189,7 +189,7 @@ CALLBACKS = {cls.model_fields["type"].annotation.__args__[0]: cls for cls in (
     EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN, TensorBoard,
 )}
 
-CallbackConfig = Annotated[Union[tuple(CALLBACKS.values())], Field(discriminator="type")]
+CallbackConfig = Annotated[Union[tuple(CALLBACKS.values())], Field(discriminator="type")]  # noqa: UP007 (a runtime-built union)
 
 
 def _callback_from_name(value: object) -> object:

@@ -41,9 +41,10 @@ import mmap
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -583,9 +584,7 @@ class _Checker:
                 ok = False
         if one_hot or spec.label_kind == "sparse":
             ok = self.range(spec, array, label, 0, spec.num_classes, "class ids") and ok
-        elif spec.label_kind in ("binary", "categorical"):
-            ok = self.range(spec, array, label, 0, 1, "values", closed=True) and ok
-        elif spec.dtype == "bool" and array.dtype.kind != "b":
+        elif spec.label_kind in ("binary", "categorical") or spec.dtype == "bool" and array.dtype.kind != "b":
             ok = self.range(spec, array, label, 0, 1, "values", closed=True) and ok
         elif spec.high is not None and spec.dtype != "float32":
             ok = self.range(spec, array, label, 0, spec.high, "values") and ok

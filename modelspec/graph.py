@@ -13,9 +13,10 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from modelspec.errors import (
     Problem,
@@ -50,7 +51,7 @@ class TensorRef:
 class Node:
     """One call of a layer."""
 
-    layer: "ResolvedLayer"
+    layer: ResolvedLayer
     index: int
     path: tuple
     written: list[str] = field(default_factory=list)
@@ -89,7 +90,7 @@ class ResolvedLayer:
     def params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
-    def submodels(self) -> list["Graph"]:
+    def submodels(self) -> list[Graph]:
         """Graphs of the models this layer calls (a Model layer, or a wrapper around one)."""
         return [c.graph for c in _walk_configs(self.config) if isinstance(c, Model) and c._graph is not None]
 

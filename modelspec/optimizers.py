@@ -23,7 +23,8 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, TypeVar, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import (
     BeforeValidator,
@@ -134,7 +135,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     values: list[NonNegativeFloat]
 
     @model_validator(mode="after")
-    def _check_lengths(self) -> "PiecewiseConstantDecay":
+    def _check_lengths(self) -> PiecewiseConstantDecay:
         if len(self.values) != len(self.boundaries) + 1:
             raise ValueError(
                 "the length of boundaries should be 1 less than the length of values. Received: "
@@ -169,7 +170,7 @@ def _learning_rate_tag(value: Any) -> str:
 
 
 #: A schedule config, discriminated on `type`.
-ScheduleConfig = Annotated[Union[tuple(SCHEDULES.values())], Field(discriminator="type")]
+ScheduleConfig = Annotated[Union[tuple(SCHEDULES.values())], Field(discriminator="type")]  # noqa: UP007 (a runtime-built union)
 
 #: A positive float or a schedule config.
 LearningRate = Annotated[
@@ -199,7 +200,7 @@ class BaseOptimizer(StrictModel):
         return OPTIMIZER_IDENTIFIERS[value]
 
     @model_validator(mode="after")
-    def _one_clip(self) -> "BaseOptimizer":
+    def _one_clip(self) -> BaseOptimizer:
         if sum(v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
             raise ValueError(
                 "only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
@@ -207,7 +208,7 @@ class BaseOptimizer(StrictModel):
             )
         return self
 
-    def torch_class(self) -> Callable[..., "torch.optim.Optimizer"]:
+    def torch_class(self) -> Callable[..., torch.optim.Optimizer]:
         """The torch.optim.Optimizer subclass implementing this optimizer (imported here, lazily)."""
         raise NotImplementedError(f"{type(self).__name__} has no torch implementation")
 
@@ -374,7 +375,7 @@ OPTIMIZER_NAMES: tuple[str, ...] = tuple(OPTIMIZERS)
 OptimizerName = Literal[tuple(OPTIMIZER_IDENTIFIERS)]  # type: ignore[valid-type]
 
 #: A validated optimizer config, discriminated on `type`.
-OptimizerConfig = Annotated[Union[tuple(OPTIMIZERS.values())], Field(discriminator="type")]
+OptimizerConfig = Annotated[Union[tuple(OPTIMIZERS.values())], Field(discriminator="type")]  # noqa: UP007 (a runtime-built union)
 
 
 def _optimizer_identifier(value: Any) -> Any:

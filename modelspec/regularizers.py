@@ -12,7 +12,7 @@ optimizer step. Keras's penalties: l1 * sum(|w|) + l2 * sum(w^2).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -46,7 +46,7 @@ def _named_regularizer(value: Any) -> Any:
 
 
 Regularizer = Annotated[
-    Union[L1, L2, L1L2],
+    L1 | L2 | L1L2,
     Field(discriminator="type"),
     BeforeValidator(_named_regularizer, json_schema_input_type=Literal["l1", "l2", "l1_l2"] | L1 | L2 | L1L2),
 ]
@@ -72,7 +72,7 @@ def _named_constraint(value: Any) -> Any:
 
 
 Constraint = Annotated[
-    Union[MaxNorm, NonNeg, UnitNorm],
+    MaxNorm | NonNeg | UnitNorm,
     Field(discriminator="type"),
     BeforeValidator(_named_constraint, json_schema_input_type=Literal["max_norm", "non_neg", "unit_norm"] | MaxNorm | NonNeg | UnitNorm),
 ]

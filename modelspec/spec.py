@@ -57,7 +57,7 @@ class ModelBody(StrictModel):
     outputs: Reference | list[Reference] | None = Field(None, description="Functional model outputs: a name or a list of names.")
 
     @model_validator(mode="after")
-    def _one_form(self) -> "ModelBody":
+    def _one_form(self) -> ModelBody:
         functional = [key for key in ("inputs", "layers", "outputs") if getattr(self, key) is not None]
         if self.sequential is not None and functional:
             raise ValueError(f"give either 'sequential' or 'inputs'/'layers'/'outputs', not both (found sequential and {', '.join(functional)})")

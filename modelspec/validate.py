@@ -43,10 +43,7 @@ def _data_path(data: Any, loc: tuple) -> tuple[tuple, Any, Any]:
     path: list = []
     parent, current = None, data
     for part in loc:
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
-            parent, current = current, current[part]
-            path.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if isinstance(current, dict) and isinstance(part, str) and part in current or isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             parent, current = current, current[part]
             path.append(part)
     return tuple(path), parent, current

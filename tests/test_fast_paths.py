@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from modelspec.torch_build import build_module
 from modelspec.training.callbacks import Callback
 from modelspec.training.engine import Engine
 from modelspec.training.run import TrainingRun, prepare
-from modelspec.torch_build import build_module
 from tests.helpers import SPECS, write
 
 STACK = """

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
 from modelspec.layers import LayerConfig, Shape
-from tests.layer_harness import N, Case, check_case, layer_from
+from tests.layer_harness import Case, N, check_case, layer_from
 
 CASES = [
     # core
@@ -298,8 +298,8 @@ def test_dense_matches_keras_equation_in_numpy() -> None:
 
 def test_stateful_sample_count_must_divide_the_batch(tmp_path) -> None:
     from click.testing import CliRunner
-
     from modelspec_cli.main import main
+
     from tests.helpers import SPECS
 
     result = CliRunner().invoke(main, ["train", str(SPECS / "stacked_lstm_stateful.yaml"), "--set", "data.train={synthetic: {samples: 100}}",

@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from modelspec_cli.main import main
 from safetensors.numpy import load_file
 
 from modelspec.errors import ModelspecError
 from modelspec.training.run import TrainingRun, prepare
-from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 
@@ -89,7 +89,7 @@ def test_an_unwritable_run_directory_is_a_clear_error(tmp_path):
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    import modelspec.training.files as files
+    from modelspec.training import files
 
     run = TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", device="cpu")
     real_replace, calls = files.os.replace, {"n": 0}

@@ -76,7 +76,7 @@ def entry_tag(value: Any) -> str | None:
 def tagged_union(members: dict[str, type]) -> Any:
     """A pydantic tagged union over `members` (tag -> class), dispatched by `entry_tag`."""
     choices = tuple(Annotated[members[tag], Tag(tag)] for tag in sorted(members))  # sorted: the same schema whatever the load order
-    return Annotated[Union[choices], Discriminator(entry_tag)]
+    return Annotated[Union[choices], Discriminator(entry_tag)]  # noqa: UP007 (a runtime-built union)
 
 
 AnyLayer = tagged_union(LAYERS)
@@ -114,4 +114,4 @@ def refresh_union() -> None:
 
 _publish_union()
 
-__all__ = ["LAYERS", "AnyLayer", "load_all_layers", "load_layer_types", "module_of", "union_is_current", "LayerConfig", "Shape", "Weight", "auto_name_base", "format_shape", "register", "tagged_union", "entry_tag"]
+__all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "entry_tag", "format_shape", "load_all_layers", "load_layer_types", "module_of", "register", "tagged_union", "union_is_current"]

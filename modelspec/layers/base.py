@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -116,7 +117,7 @@ class LayerConfig(StrictModel):
         """The activation applied to the module's output by the compiled graph (Dense, Conv2D: `activation`)."""
         return None
 
-    def build(self, input_shapes: list[Shape]) -> "torch.nn.Module":
+    def build(self, input_shapes: list[Shape]) -> torch.nn.Module:
         raise NotImplementedError(f"{type(self).__name__} has no torch builder")
 
     def declared_input_shape(self) -> Shape | None:
@@ -163,11 +164,11 @@ class LayerConfig(StrictModel):
         """Base of the automatic name (dense, dense_1, ...); a Model layer uses the model's name."""
         return auto_name_base(self.layer_type)
 
-    def named_nested_layers(self) -> dict[str, "LayerConfig"]:
+    def named_nested_layers(self) -> dict[str, LayerConfig]:
         """Layers wrapped by this one, by the name of their torch submodule (TimeDistributed: {"layer": ...})."""
         return {}
 
-    def nested_layers(self) -> list["LayerConfig"]:
+    def nested_layers(self) -> list[LayerConfig]:
         return list(self.named_nested_layers().values())
 
     def activity_penalty(self) -> object | None:

@@ -42,12 +42,12 @@ class Model(LayerConfig):
     _graph: Any = PrivateAttr(None)
 
     @property
-    def graph(self) -> "Graph":
+    def graph(self) -> Graph:
         if self._graph is None:
             raise ShapeError("the model this layer calls could not be resolved")
         return self._graph
 
-    def bind(self, graph: "Graph") -> None:
+    def bind(self, graph: Graph) -> None:
         self._graph = graph
 
     def default_name(self) -> str:

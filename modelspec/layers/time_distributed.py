@@ -21,7 +21,7 @@ class TimeDistributed(LayerConfig):
     """Applies `layer` independently to each slice along axis 1 (time)."""
 
     type: Literal["TimeDistributed"]
-    layer: "AnyLayer" = Field(description="The layer applied at each time step: a layer config, or {model: NAME}.")  # noqa: F821
+    layer: AnyLayer = Field(description="The layer applied at each time step: a layer config, or {model: NAME}.")  # noqa: F821
 
     family = "recurrent"
     propagates_mask = True

@@ -9,7 +9,7 @@ initializers draw from a normal truncated at two standard deviations.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

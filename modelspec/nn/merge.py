@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 
-
 def tensor_list(inputs: tuple) -> list[torch.Tensor]:
     """Accept module(a, b, ...) as well as module([a, b, ...])."""
     return list(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else list(inputs)

@@ -31,13 +31,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from modelspec.data import release_pages
+
 
 def _is_mapped(array: np.ndarray) -> bool:
     """True for a memory map (or a view of one): keep it on disk."""

@@ -14,8 +14,9 @@ import io
 import math
 import time
 import warnings
+from collections.abc import Callable
 from types import MethodType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class Callback:
     """Hooks called by the training loop. `run` is set before on_train_begin."""
 
-    run: "TrainingRun"
+    run: TrainingRun
 
     def on_train_begin(self) -> None: ...
     def on_epoch_begin(self, epoch: int) -> None: ...

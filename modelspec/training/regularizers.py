@@ -7,7 +7,8 @@ Keras computes them on the layer's output); constraints project weights after ea
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,7 +17,7 @@ from modelspec.graph import Graph
 from modelspec.layers import LayerConfig
 from modelspec.layers.model import Model
 from modelspec.nn.activations import get_activation
-from modelspec.regularizers import L1, L2, L1L2, MaxNorm, NonNeg, Regularized, UnitNorm
+from modelspec.regularizers import L1, L1L2, L2, MaxNorm, NonNeg, Regularized, UnitNorm
 
 
 def penalty(regularizer: Any, tensor: Tensor) -> Tensor:

@@ -534,4 +534,4 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(handle, **arrays)
 
 
-__all__ = ["Prepared", "RunResult", "TrainingRun", "evaluate", "predict", "prepare", "Problem"]
+__all__ = ["Prepared", "Problem", "RunResult", "TrainingRun", "evaluate", "predict", "prepare"]
