@@ -144,7 +144,7 @@ class Batches:
     def epoch(self, *, shuffle: bool | str = False, generator: torch.Generator | None = None, steps: int | None = None) -> Iterator[tuple[dict[str, Tensor], int]]:
         """Yield ({name: batch tensor}, batch size) for one pass over the data (at most `steps` batches)."""
         order = self._order(shuffle, generator)
-        device_order = order.to(self.device) if order is not None else None
+        device_order = order.to(self.device) if order is not None and not self.host else None  # host reads use `order`
         count = len(self) if steps is None else min(steps, len(self))
         tensors, size, samples, shard = list(self.tensors.items()), self.batch_size, self.samples, self.shard
         for step in range(count):
@@ -152,9 +152,9 @@ class Batches:
             stop = min(start + size, samples)
             if shard is not None:
                 start, stop = self._share(start, stop)
-            if device_order is None:
+            if order is None:
                 batch = {name: t[start:stop] for name, t in tensors}
-            elif not self.host:
+            elif device_order is not None:
                 index = device_order[start:stop]
                 batch = {name: t.index_select(0, index) for name, t in tensors}
             else:  # on-disk rows are read in sorted order: gather every array's rows in that order
@@ -162,7 +162,7 @@ class Batches:
                 sorted_index = torch.from_numpy(rows).to(self.device)
                 batch = {name: t.index_select(0, sorted_index) for name, t in tensors}
             if self.host:
-                if device_order is None:
+                if order is None:
                     rows = np.arange(start, stop)
                 batch.update({name: host_rows(a, rows, pin=self.pin, mapped=name in self.mapped).to(self.device, non_blocking=self.pin)
                               for name, a in self.host.items()})

@@ -207,19 +207,12 @@ class CSVLogger(Callback):
 
     def __init__(self, config: configs.CSVLogger):
         self.config = config
-        self.rows: list[dict[str, float]] = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        # The run adds this epoch to its history only after the callbacks: keep our own rows.
-        self.rows.append({"epoch": epoch, **logs})
+        # The run's history (restored on --resume) holds the epochs before this one: it adds this one after the callbacks.
         if self.run.is_main_process:
-            atomic_write_text(self.run.run_dir / self.config.filename, rows_csv(self.rows, self.config.separator))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.rows = state["rows"]
+            rows = [*history_rows(self.run.history), {"epoch": epoch, **logs}]
+            atomic_write_text(self.run.run_dir / self.config.filename, rows_csv(rows, self.config.separator))
 
 
 class TerminateOnNaN(Callback):

@@ -112,7 +112,6 @@ class Engine:
         self.forward = compile_module(self.module) if jit_compile else self.module
         self.optimizer = build_optimizer(plan.optimizer, [p for p in self.module.parameters() if p.requires_grad])
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
-        self._training: bool | None = None  # the mode _mode last set (None: not yet)
 
         multi = plan.multi_output
         self.trackers: dict[str, Mean] = {"loss": Mean("loss")}
@@ -180,9 +179,8 @@ class Engine:
 
     def _mode(self, training: bool) -> None:
         """Set train or eval mode when it changes (Module.train visits every submodule: not on every step)."""
-        if self._training is not training or self.module.training is not training:
+        if self.module.training is not training:
             self.module.train(training)
-            self._training = training
 
     def train_step(self, inputs: list[Tensor], targets: dict[str, Tensor], weights: Tensor | None, size: int) -> None:
         self._mode(True)
