@@ -116,25 +116,16 @@ class Mean(Metric):
         if values.dtype != dtype:
             values = values.to(dtype)
         if values.dim() == 0 and isinstance(sample_weight, (int, float)):
-            self._accumulate(values * sample_weight, float(sample_weight))
+            self._add(total=values * sample_weight, count=float(sample_weight))
             return
         if sample_weight is None:  # the metrics' per-sample values, every step: no weights to shape
             if values.dim() > 1:
                 values = values.mean(dim=tuple(range(1, values.dim())))
-            self._accumulate(values.sum(), float(values.shape[0] if values.dim() else 1))
+            self._add(total=values.sum(), count=float(values.shape[0] if values.dim() else 1))
             return
         values, weight = _samplewise(values, sample_weight)
         count = weight.sum() if weight is not None else float(values.shape[0] if values.dim() else 1)
         self._add(total=values.sum(), count=count)
-
-    def _accumulate(self, total: Tensor, count: float) -> None:
-        """_add(total=..., count=...) for a fresh (already detached) total and a host count."""
-        state = self._state
-        if "total" in state:
-            state["total"] = state["total"] + total
-            state["count"] = state["count"] + count
-        else:
-            state["total"], state["count"] = total, count
 
     def result(self) -> Tensor:
         total = self._state.get("total")
