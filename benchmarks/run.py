@@ -238,27 +238,31 @@ def _deep_spec(layers: int) -> str:
 def bench_cli(runs: int, folder: Path) -> dict:
     command = modelspec_command()
     spec = str(ROOT / "specs/mnist_mlp.yaml")
+    warm = {"MODELSPEC_CACHE_DIR": str(folder / "schema-cache")}  # filled by the warm-up run below
+    cold = {"MODELSPEC_CACHE_DIR": "off"}  # every process builds the spec's pydantic validators
     cases = {
-        "python -c 'import torch'": [sys.executable, "-c", "import torch"],
-        "python -c 'import click, rich.console, pydantic, yaml' (the floor)": [sys.executable, "-c", "import click, rich.console, pydantic, yaml"],
-        "modelspec --help": [*command, "--help"],
-        "modelspec validate specs/mnist_mlp.yaml": [*command, "validate", spec],
-        "modelspec summary specs/mnist_mlp.yaml": [*command, "summary", spec],
+        "python -c 'import torch'": ([sys.executable, "-c", "import torch"], {}),
+        "python -c 'import click, rich.console, pydantic, yaml' (the floor)": ([sys.executable, "-c", "import click, rich.console, pydantic, yaml"], {}),
+        "modelspec --help": ([*command, "--help"], {}),
+        "modelspec validate specs/mnist_mlp.yaml": ([*command, "validate", spec], warm),
+        "modelspec summary specs/mnist_mlp.yaml": ([*command, "summary", spec], warm),
+        "modelspec validate specs/mnist_mlp.yaml (schema cache off)": ([*command, "validate", spec], cold),
+        "modelspec summary specs/mnist_mlp.yaml (schema cache off)": ([*command, "summary", spec], cold),
     }
     for layers in (2000, 4000):
         path = folder / f"deep_{layers}.yaml"
         path.write_text(_deep_spec(layers))
-        cases[f"modelspec summary ({layers} layers)"] = [*command, "summary", str(path)]
+        cases[f"modelspec summary ({layers} layers)"] = ([*command, "summary", str(path)], warm)
     # As an installed package runs: bytecode compiled and cached (PYTHONDONTWRITEBYTECODE would recompile
     # every edited module in every process), and one untimed warm-up run of each case (file cache).
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"} | {"COLUMNS": "100"}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "modelspec"), str(ROOT / "cli")], capture_output=True, env=env)
-    for cmd in cases.values():
-        _wall(cmd, cwd=ROOT, env=env)
+    for cmd, extra in cases.values():
+        _wall(cmd, cwd=ROOT, env=env | extra)
     times: dict[str, list[float]] = {case: [] for case in cases}
     for _ in range(runs):
-        for case, cmd in cases.items():
-            times[case].append(_wall(cmd, cwd=ROOT, env=env)[0])
+        for case, (cmd, extra) in cases.items():
+            times[case].append(_wall(cmd, cwd=ROOT, env=env | extra)[0])
     medians = {case: statistics.median(values) for case, values in times.items()}
     return {"runs": runs, "measurements": times, "medians": medians,
             "summary_4000_over_2000": medians["modelspec summary (4000 layers)"] / medians["modelspec summary (2000 layers)"]}

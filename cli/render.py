@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,10 +11,11 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from modelspec.catalog import LayerDetails, LayerSummary
-from modelspec.errors import Problem
-from modelspec.runs import RunInfo
-from modelspec.summary import SummaryRow
+if TYPE_CHECKING:  # annotations only: `summary` need not import the catalog or the run listing
+    from modelspec.catalog import LayerDetails, LayerSummary
+    from modelspec.errors import Problem
+    from modelspec.runs import RunInfo
+    from modelspec.summary import SummaryRow
 
 
 def problems(console: Console, items: list[Problem]) -> None:

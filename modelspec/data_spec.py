@@ -45,11 +45,15 @@ def _check_npz(text: str) -> str:
 FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_file)]
 #: An `.npz` archive holding every array, relative to the spec file.
 NpzPath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_npz)]
+def _array_files_tag(value: Any) -> str | None:
+    return "FilePath" if isinstance(value, str) else "FileMap" if isinstance(value, dict) else None
+
+
 #: One file (a single input or output) or a mapping of names to files.
 ArrayFiles = Annotated[
     Annotated[FilePath, Tag("FilePath")] | Annotated[dict[Identifier, FilePath], Field(min_length=1), Tag("FileMap")],
     Discriminator(
-        lambda value: "FilePath" if isinstance(value, str) else "FileMap" if isinstance(value, dict) else None,
+        _array_files_tag,
         custom_error_type="invalid_array_files",
         custom_error_message="expected a file path or a mapping of names to file paths",
     ),

@@ -111,7 +111,10 @@ def metric_config(spec: MetricSpec | dict[str, Any]) -> MetricConfig:
     """
     written = spec if isinstance(spec, str) else None
     raw = {"type": spec} if isinstance(spec, str) else spec
-    config = _config_adapter().validate_python(raw) if isinstance(raw, dict) else raw
+    if written in _METRIC_CONFIGS:  # a known name: the class's defaults, no validator to build
+        config = _METRIC_CONFIGS[written].model_construct(type=written)
+    else:
+        config = _config_adapter().validate_python(raw) if isinstance(raw, dict) else raw
     canonical = METRIC_ALIASES.get(config.type, config.type)
     return config.model_copy(update={"type": canonical, "name": config.name or written or canonical})
 

@@ -83,6 +83,11 @@ class ModelBody(StrictModel):
 PluginName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=200)]
 
 
+def _default_fit() -> FitConfig:
+    """Keras's fit defaults, without building FitConfig's own validator (a spec's schema holds one)."""
+    return FitConfig.model_construct()
+
+
 class Spec(ModelBody):
     """A whole spec file: the model, its sub-models, and how to compile, fit and feed it."""
 
@@ -92,7 +97,7 @@ class Spec(ModelBody):
     )
     models: dict[Identifier, ModelBody] = Field(default_factory=dict, description="Named sub-models callable as layers ({type: Model, model: NAME}).")
     compile: CompileConfig | None = Field(None, description="Optimizer, losses, loss weights and metrics (Keras's compile).")
-    fit: FitConfig = Field(default_factory=FitConfig, description="Training settings (Keras's fit).")
+    fit: FitConfig = Field(default_factory=_default_fit, description="Training settings (Keras's fit).")
     data: DataConfig | None = Field(None, description="Training, validation and test data.")
 
 
@@ -106,6 +111,8 @@ def use_layer_types(names: Iterable[Any]) -> None:
     layers.load_layer_types(names)
     if not layers.union_is_current():
         refresh_layer_types()
+    elif not Spec.__pydantic_complete__:
+        _build_spec_schema()
 
 
 def refresh_layer_types() -> None:
@@ -118,4 +125,23 @@ def refresh_layer_types() -> None:
     for model in (ModelBody, Spec):
         for field in ("sequential", "layers"):
             model.model_fields[field].annotation = list[LayerEntry] | None
+    _build_spec_schema()
+
+
+def _build_spec_schema() -> None:
+    """Build Spec's validator, or restore the one a process with the same layer types and sources cached.
+
+    ModelBody is rebuilt first (Spec's `models:` reuses its schema) unless Spec comes from the cache,
+    which holds ModelBody's schema inside Spec's.
+    """
+    from modelspec import layers, schema_cache
+
+    key = None
+    if all(cls.__module__.startswith("modelspec.") for cls in layers.LAYERS.values()):  # no plugin's layers
+        key = schema_cache.cache_key(sorted(layers.LAYERS))
+        if schema_cache.restore(Spec, key):
+            return
+    for model in (ModelBody, Spec):
         model.model_rebuild(force=True)
+    if key is not None:
+        schema_cache.store(Spec, key)

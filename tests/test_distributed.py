@@ -215,3 +215,33 @@ def test_nproc_is_a_train_option_only(spec):
 def test_nproc_inside_a_launched_process_is_refused(spec):
     result = CliRunner().invoke(main, ["train", str(spec), "--nproc", "2"], env={"WORLD_SIZE": "2"})
     assert result.exit_code == 2 and "use --nproc or torchrun, not both" in result.output
+
+
+def test_a_resumed_two_process_run_continues_each_process_dropout_stream(tmp_path):
+    """Processes draw different dropout masks; after --resume each continues its own stream (not rank 0's)."""
+    spec = write(tmp_path, SPEC.replace("activation: relu, input_shape: [8]}", "activation: relu, input_shape: [8]}\n  - {type: Dropout, rate: 0.5}"))
+    straight = modelspec("train", spec, "--nproc", "2", "--run-dir", "straight", "--quiet", "--device", "cpu", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    first = modelspec("train", spec, "--nproc", "2", "--run-dir", "resumed", "--set", "fit.epochs=2", "--quiet", "--device", "cpu", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = modelspec("train", spec, "--nproc", "2", "--run-dir", "resumed", "--resume", "--quiet", "--device", "cpu", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert_same_history(history(tmp_path / "resumed"), history(tmp_path / "straight"))
+
+
+def test_restore_rng_sets_this_process_state_from_new_and_old_checkpoints():
+    import torch
+
+    from modelspec.training.distributed import World
+
+    world = World.__new__(World)  # the method reads only rank and device: no process group needed
+    world.rank, world.device = 1, torch.device("cpu")
+    torch.manual_seed(5)
+    mine = torch.get_rng_state()
+    expected = torch.rand(3)
+    torch.manual_seed(6)
+    other = torch.get_rng_state()
+    for states in ([{"cpu": other, "cuda": None}, {"cpu": mine, "cuda": None}], [other, mine]):
+        torch.manual_seed(0)
+        world.restore_rng(states)
+        assert torch.equal(torch.rand(3), expected)

@@ -179,6 +179,23 @@ def _rss_file_kib() -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_release_pages_of_some_rows_releases_just_their_range(tmp_path):
+    rows, features = 8192, 1024  # 4 KiB a row, 32 MiB in all
+    np.save(tmp_path / "x.npy", np.ones((rows, features), dtype=np.float32))
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    before = _rss_file_kib()
+    assert float(mapped.sum(dtype=np.float64)) == rows * features  # every page read, and mapped
+    read = _rss_file_kib() - before
+    assert read > 30 * 1024, read
+    release_pages(mapped[4096:], (0, 2047))  # rows 4096..6143 of the file: 8 MiB
+    released = read - (_rss_file_kib() - before)
+    assert 7 * 1024 <= released <= 12 * 1024, released  # widened to 2 MiB boundaries at most
+    release_pages(mapped, (0, rows - 1))
+    assert _rss_file_kib() - before < 1024
+    assert mapped[4096:6144].all() and mapped[-1].all()  # still readable after
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_checking_and_batching_a_memory_map_keeps_its_pages_out_of_the_rss(tmp_path):
     rows, features = 8192, 1024  # 32 MiB
     np.save(tmp_path / "x.npy", np.ones((rows, features), dtype=np.float32))

@@ -109,7 +109,8 @@ def refresh_union() -> None:
                 field.annotation = AnyLayer | None if optional else AnyLayer
                 # a schema built before left the old union's discriminator in the field's metadata
                 field.metadata = [item for item in field.metadata if not isinstance(item, Discriminator)]
-            cls.model_rebuild(force=True)
+            if cls.__pydantic_complete__:  # built on its own before: the spec schema would reuse the old union
+                cls.model_rebuild(force=True)
 
 
 _publish_union()

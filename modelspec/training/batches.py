@@ -82,21 +82,22 @@ def host_rows(array: np.ndarray, rows: np.ndarray, *, pin: bool = False, mapped:
     """Rows of a host array (sorted indices) in a tensor of their own memory.
 
     `pin`: page-locked, for a `non_blocking` copy to a GPU. `mapped` (a memory map): random rows are
-    read MAPPED_CHUNK_ROWS at a time, each chunk followed by `release_pages`, so the pages read never
-    add up in the resident memory. A run of consecutive rows (unshuffled, `shuffle="batch"`) is one slice.
+    read MAPPED_CHUNK_ROWS at a time, each chunk followed by `release_pages` of the rows it spans, so
+    the pages read never add up in the resident memory. A run of consecutive rows (unshuffled, `shuffle="batch"`) is one slice.
     """
     out = torch.empty((len(rows), *array.shape[1:]), dtype=torch.from_numpy(np.empty(0, array.dtype)).dtype, pin_memory=pin)
     target = out.numpy()
     if len(rows) and int(rows[-1]) - int(rows[0]) == len(rows) - 1:
         target[...] = array[int(rows[0]):int(rows[-1]) + 1]
+        if mapped:
+            release_pages(array, (int(rows[0]), int(rows[-1])))
     else:
         step = MAPPED_CHUNK_ROWS if mapped else max(1, len(rows))
         for start in range(0, len(rows), step):
-            np.take(array, rows[start:start + step], axis=0, out=target[start:start + step])
+            chunk = rows[start:start + step]
+            np.take(array, chunk, axis=0, out=target[start:start + step])
             if mapped:
-                release_pages(array)
-    if mapped:
-        release_pages(array)
+                release_pages(array, (int(chunk[0]), int(chunk[-1])))
     return out
 
 

@@ -107,11 +107,21 @@ class World:
         if self.rank:
             torch.manual_seed(seed + 1_000_003 * self.rank)
 
-    def rng_states(self) -> list[torch.Tensor]:
-        """Every process's CPU random state (for a checkpoint), in rank order: a collective."""
+    def rng_states(self) -> list[dict[str, torch.Tensor | None]]:
+        """Every process's random states for a checkpoint, in rank order: {"cpu": ..., "cuda": its own GPU's
+        or None}. A collective: each process draws its dropout masks on its own device from its own stream."""
+        own = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
         states: list[Any] = [None] * self.size
-        dist.all_gather_object(states, torch.get_rng_state())
+        dist.all_gather_object(states, own)
         return states
+
+    def restore_rng(self, states: list[Any]) -> None:
+        """Set this process's random states from `rng_states()` saved in a checkpoint (CPU-only tensors in older ones)."""
+        own = states[self.rank]
+        cpu, cuda = (own["cpu"], own.get("cuda")) if isinstance(own, dict) else (own, None)
+        torch.set_rng_state(cpu.cpu())
+        if cuda is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(cuda.cpu(), self.device)
 
     # ----- agreeing, ending -------------------------------------------------------------------
     def agree(self, error: BaseException | None) -> tuple[int, str] | None:

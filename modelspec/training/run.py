@@ -354,11 +354,12 @@ class TrainingRun:
         if processes != now:
             raise UsageError(f"--resume: '{self.run_dir}' was trained with {processes} process(es) (a global batch of {processes} x fit.batch_size) "
                              f"and this run has {now}: resume it with --nproc {processes}")
-        torch.set_rng_state(state["rng"].cpu())
-        if self.world is not None:
-            torch.set_rng_state(state["process_rng"][self.world.rank].cpu())
-        if state["cuda_rng"]:
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        if self.world is not None:  # each process its own streams (rank 0's GPU state is not every GPU's)
+            self.world.restore_rng(state["process_rng"])
+        else:
+            torch.set_rng_state(state["rng"].cpu())
+            if state["cuda_rng"]:
+                torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         self.generator.set_state(state["shuffle_rng"].cpu())
         self.history = state["history"]
         for callback, callback_state in zip(self.spec_callbacks, state["callbacks"]):

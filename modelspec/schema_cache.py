@@ -1,0 +1,128 @@
+"""The spec's pydantic validator, kept across processes: `validate` and `summary` answer without rebuilding it.
+
+Pydantic builds a model's validator in Python: for a spec's schema (its layer types, optimizers,
+losses, metrics, callbacks and data sources) that is about 0.1 s, a third of a `validate`. The
+built core schema, validator and serializer pickle by reference to the classes and functions
+they call, so a later process restores them in a few milliseconds, like Python's own bytecode cache:
+
+    restored = schema_cache.restore(Spec, key)      # False: build it, then schema_cache.store(Spec, key)
+
+The key covers everything the schema is built from: Python's, pydantic's and pydantic-core's
+versions, the size and modification time of every modelspec module loaded (layer modules among
+them) and the caller's own parts (the registered layer types). Specs whose plugins register layer
+types are not cached (their modules are not ours to fingerprint).
+
+The cache lives in $MODELSPEC_CACHE_DIR, else $XDG_CACHE_HOME/modelspec, else ~/.cache/modelspec;
+MODELSPEC_CACHE_DIR=off turns it off. A file is loaded only if this user owns it and nobody else can
+write it or its folder (a pickle runs code when loaded). Any failure to read or write is silent: the
+cache only saves time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pydantic_core
+
+#: Files kept; the oldest are removed beyond this (each is 50-300 KB).
+MAX_FILES = 64
+
+
+def cache_dir() -> Path | None:
+    """Where cached schemas live, or None when caching is off."""
+    configured = os.environ.get("MODELSPEC_CACHE_DIR")
+    if configured is not None:
+        return None if configured.strip().lower() in ("", "off", "0", "none") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "modelspec"
+
+
+def cache_key(parts: Iterable[str]) -> str:
+    """A digest of the versions, the loaded modelspec modules' files and the caller's `parts`."""
+    lines = [sys.version, pydantic.VERSION, pydantic_core.__version__, *parts]
+    for name, module in sorted(sys.modules.items()):
+        if name == "modelspec" or name.startswith("modelspec."):
+            file = getattr(module, "__file__", None)
+            if file:
+                try:
+                    info = os.stat(file)
+                except OSError:
+                    continue
+                lines.append(f"{name} {info.st_size} {info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+
+
+def _path(model: type, key: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / f"{model.__name__.lower()}-{key}.pickle"
+
+
+def _trusted(path: Path) -> bool:
+    """Owned by this user and writable by nobody else, the file and its folder."""
+    try:
+        for item in (path, path.parent):
+            info = item.stat()
+            if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def restore(model: type[pydantic.BaseModel], key: str) -> bool:
+    """Give `model` the validator cached under `key`; False (and `model` unchanged) if there is none."""
+    path = _path(model, key)
+    if path is None or not path.is_file() or not _trusted(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            schema, validator, serializer = pickle.load(handle)
+    except Exception:  # a truncated or stale file: rebuild and overwrite it
+        return False
+    if not isinstance(validator, pydantic_core.SchemaValidator) or not isinstance(serializer, pydantic_core.SchemaSerializer):
+        return False
+    model.__pydantic_core_schema__ = schema
+    model.__pydantic_validator__ = validator
+    model.__pydantic_serializer__ = serializer
+    model.__pydantic_complete__ = True
+    return True
+
+
+def store(model: type[pydantic.BaseModel], key: str) -> None:
+    """Save `model`'s built validator under `key` (atomically; silently not if anything fails)."""
+    path = _path(model, key)
+    if path is None:
+        return
+    import tempfile
+
+    try:
+        payload = pickle.dumps(
+            (model.__pydantic_core_schema__, model.__pydantic_validator__, model.__pydantic_serializer__),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(payload)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        _prune(path.parent)
+    except Exception:  # unpicklable (a plugin's closure), read-only home, full disk: no cache, same result
+        return
+
+
+def _prune(folder: Path) -> None:
+    files = sorted(folder.glob("*.pickle"), key=lambda item: item.stat().st_mtime, reverse=True)
+    for old in files[MAX_FILES:]:
+        old.unlink(missing_ok=True)
