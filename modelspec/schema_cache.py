@@ -27,7 +27,6 @@ import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pydantic
 import pydantic_core
