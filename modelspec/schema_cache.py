@@ -84,7 +84,7 @@ def restore(model: type[pydantic.BaseModel], key: str) -> bool:
     try:
         with open(path, "rb") as handle:
             schema, validator, serializer = pickle.load(handle)
-    except Exception:  # a truncated or stale file: rebuild and overwrite it
+    except Exception:  # noqa: BLE001 (a truncated or stale file, whatever the error: rebuild and overwrite it)
         return False
     if not isinstance(validator, pydantic_core.SchemaValidator) or not isinstance(serializer, pydantic_core.SchemaSerializer):
         return False
@@ -117,7 +117,7 @@ def store(model: type[pydantic.BaseModel], key: str) -> None:
             os.unlink(temporary)
             raise
         _prune(path.parent)
-    except Exception:  # unpicklable (a plugin's closure), read-only home, full disk: no cache, same result
+    except Exception:  # noqa: BLE001 (unpicklable: a plugin's closure; a read-only home, a full disk: no cache, same result)
         return
 
 

@@ -37,7 +37,7 @@ def run_validate(spec, cache, *, forbid_build: bool = False):
         )
     code = prelude + "from modelspec_cli.main import main\nmain(['validate', sys.argv[1]], prog_name='modelspec')\n"
     env = {**os.environ, "MODELSPEC_CACHE_DIR": str(cache)}
-    done = subprocess.run([sys.executable, "-c", "import sys\n" + code, str(spec)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", "import sys\n" + code, str(spec)], capture_output=True, text=True, env=env, timeout=120, check=False)
     return done.returncode, done.stdout, done.stderr
 
 
