@@ -52,7 +52,11 @@ class FitConfig(StrictModel):
     steps_per_epoch: PositiveInt | None = None
     validation_freq: PositiveInt = 1
     callbacks: list[CallbackSpec] = Field(default_factory=list)
-    jit_compile: bool = Field(False, description="Compile the model with torch.compile.")
+    jit_compile: bool = Field(
+        False,
+        description="Use torch.compile where it is faster: the optimizer's update (a constant learning rate; not "
+        "Nadam), and the model on CUDA. On the CPU the model stays eager (inductor's kernels were slower there).",
+    )
     # None inside the Literal: a wrong value gets one message with a did-you-mean (a union would add a second).
     mixed_precision: Literal["bf16", "mixed_bfloat16", "float32", None] = Field(  # noqa: PYI061
         None,

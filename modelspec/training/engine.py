@@ -87,9 +87,15 @@ class Engine:
     """A graph compiled to torch, with its optimizer, losses and metrics."""
 
     def __init__(self, graph: Graph, plan: TrainingPlan, *, device: str | torch.device = "cpu", seed: int = 0, jit_compile: bool = False,
-                 mixed_precision: str | None = None):
+                 mixed_precision: str | None = None, compile_model: bool | None = None):
+        """`jit_compile` (fit.jit_compile) compiles with torch.compile what it speeds up: the optimizer's update
+        always (one fused kernel instead of a dozen multi-tensor passes), the model on CUDA only. On the CPU,
+        inductor's matmuls, convolutions and dropout ran 1.3-2.5x slower than eager's oneDNN kernels in
+        benchmarks/run.py. `compile_model` overrides that choice."""
         self.graph, self.plan = graph, plan
         self.device = torch.device(device)
+        if compile_model is None:
+            compile_model = jit_compile and self.device.type == "cuda"
         self.output_names = list(graph.outputs)
         activations = output_activations(graph)
         self.from_logits: dict[str, Any] = {}
@@ -103,14 +109,16 @@ class Engine:
             self.losses[name] = build_loss(variant or output.loss)
 
         torch.manual_seed(seed)
-        self.module = build_module(graph, logits=set(self.from_logits), fuse=not jit_compile).to(self.device)
+        self.module = build_module(graph, logits=set(self.from_logits), fuse=not compile_model).to(self.device)
         if self.device.type == "cuda":
             channels_last_kernels(self.module)  # before the optimizer: its state takes the kernels' layout
         self.autocast_dtype = AUTOCAST_DTYPES[mixed_precision]
         set_trainable(self.module, graph)
         self.regularization = Regularization(graph, self.module)
-        self.forward = compile_module(self.module) if jit_compile else self.module
+        self.forward = compile_module(self.module) if compile_model else self.module
         self.optimizer = build_optimizer(plan.optimizer, [p for p in self.module.parameters() if p.requires_grad])
+        if jit_compile:
+            self.optimizer.compile_update()
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
 
         multi = plan.multi_output

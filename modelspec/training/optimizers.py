@@ -80,6 +80,26 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Set a float learning rate (ReduceLROnPlateau, LearningRateScheduler). A schedule cannot be set."""
         set_learning_rate(self, value)
 
+    # ----- jit_compile -------------------------------------------------------------------------------
+    #: Whether `update` reads per-step floats besides lr (Nadam's momentum-schedule product): each new
+    #: value would compile it again, so such an update is never compiled.
+    per_step_floats = False
+    _compiled_update: Callable[..., None] | None = None
+    _compiled_lr: float | None = None
+
+    def compile_update(self) -> bool:
+        """Run `update` through torch.compile (fit.jit_compile) while the learning rate stays the float it is now.
+
+        torch.compile specialises on the Python floats an update passes to its kernels, so a new learning
+        rate means a new compilation: updates under a schedule, after ReduceLROnPlateau or
+        LearningRateScheduler changed the rate, and Nadam's, run eagerly. Returns whether it compiles.
+        """
+        if self.schedule is not None or self.per_step_floats:
+            return False
+        self._compiled_update = torch.compile(self.update)
+        self._compiled_lr = self.param_groups[0]["lr"]
+        return True
+
     # ----- the step -------------------------------------------------------------------------------
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
@@ -100,7 +120,8 @@ class KerasOptimizer(torch.optim.Optimizer):
                 lr = self.learning_rate(group)
                 if self.config.weight_decay is not None:
                     torch._foreach_mul_(params, 1.0 - self.config.weight_decay * lr)
-                self.update(params, grads, self._slots_of(params), lr, group["iterations"] + 1, group)
+                update = self._compiled_update if self._compiled_update is not None and lr == self._compiled_lr else self.update
+                update(params, grads, self._slots_of(params), lr, group["iterations"] + 1, group)
             group["iterations"] += 1
             if self.schedule is not None:
                 group["lr"] = self.schedule.value(group["iterations"])
@@ -284,6 +305,8 @@ class KerasNadam(KerasOptimizer):
     """Dozat's Nadam as Keras: u_t = b1 (1 - 0.5 * 0.96^t), U_t = u_1 ... u_t (kept per group as u_product);
     m_hat = u_{t+1} m / (1 - U_{t+1}) + (1 - u_t) g / (1 - U_t); v_hat = v / (1 - b2^t);
     w -= lr * m_hat / (sqrt(v_hat) + eps)."""
+
+    per_step_floats = True  # u_product changes every step
 
     def group_state(self):
         return {"u_product": 1.0}
