@@ -8,8 +8,6 @@ curves, runs) and modelspec_cli.render draws it. Heavy imports stay inside the c
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import click
@@ -113,6 +111,9 @@ _RENDERED = (".svg", ".png", ".pdf")
 @reports_errors
 def graph(spec: str, output: Path | None, shapes: bool, expand_nested: bool, allow_plugins: bool) -> None:
     """Draw SPEC's model as a diagram, like keras.utils.plot_model: a node per layer and input, an edge per call."""
+    import shutil
+    import subprocess
+
     from modelspec.diagram import build_diagram, to_dot, to_mermaid
     from modelspec.validate import check_file
 
