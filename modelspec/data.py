@@ -434,6 +434,7 @@ def _synthesize(spec: ArraySpec, samples: int, rng: np.random.Generator) -> np.n
 #: fault can map the whole large folio around it, up to a 2 MiB huge page on Linux.
 RELEASE_ALIGNMENT = 2 * 1024 * 1024
 
+
 def release_pages(array: np.ndarray, rows: tuple[int, int] | None = None) -> None:
     """Take a read-only memory map's pages out of this process's resident memory.
 

@@ -45,6 +45,8 @@ def _check_npz(text: str) -> str:
 FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_file)]
 #: An `.npz` archive holding every array, relative to the spec file.
 NpzPath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_npz)]
+
+
 def _array_files_tag(value: Any) -> str | None:
     return "FilePath" if isinstance(value, str) else "FileMap" if isinstance(value, dict) else None
 
