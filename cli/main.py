@@ -162,10 +162,21 @@ def train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: b
     world = from_environment(device)  # one of torchrun's (or --nproc's) processes, else None
     if world is None:
         return _train(spec, overrides, run_dir, resume, overwrite, force, seed, device, as_json, quiet, allow_plugins)
+    code = 0
     try:
         _as_process(world, lambda: _train(spec, overrides, run_dir, resume, overwrite, force, seed, device, as_json, quiet, allow_plugins, world))
+    except SystemExit as ending:  # how processes other than 0 end, and a stopped run
+        if ending.code is not None and not isinstance(ending.code, int):
+            raise
+        code = ending.code or 0
     finally:
         world.close()
+    # The run is complete and its files closed: skip the interpreter's shutdown, where gloo's worker
+    # threads aborted about one process exit in fifteen ("terminate called without an active
+    # exception", SIGABRT with no Python frame left; torch 2.13, after destroy_process_group).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: bool, overwrite: bool, force: bool, seed: int, device: str,

@@ -27,7 +27,6 @@ Example (what `modelspec train` does in each process):
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -136,12 +135,7 @@ class World:
         dist.barrier()
 
     def close(self) -> None:
-        """Leave the process group. Garbage is collected first: a finished run's DistributedDataParallel
-        (in a reference cycle) holds the gloo group, and a group destroyed during interpreter shutdown,
-        with its worker threads still joinable, aborts the process ("terminate called without an active
-        exception", about one exit in fifteen here)."""
         if dist.is_initialized():
-            gc.collect()
             dist.destroy_process_group()
 
 
