@@ -8,7 +8,7 @@ they call, so a later process restores them in a few milliseconds, like Python's
     restored = schema_cache.restore(Spec, key)      # False: build it, then schema_cache.store(Spec, key)
 
 The key covers everything the schema is built from: Python's, pydantic's and pydantic-core's
-versions, the size and modification time of every modelspec module loaded (layer modules among
+versions, the path, size and modification time of every modelspec module loaded (layer modules among
 them) and the caller's own parts (the registered layer types). Specs whose plugins register layer
 types are not cached (their modules are not ours to fingerprint).
 
@@ -55,7 +55,7 @@ def cache_key(parts: Iterable[str]) -> str:
                     info = os.stat(file)
                 except OSError:
                     continue
-                lines.append(f"{name} {info.st_size} {info.st_mtime_ns}")
+                lines.append(f"{name} {file} {info.st_size} {info.st_mtime_ns}")  # the path: two installs share a cache
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
