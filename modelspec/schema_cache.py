@@ -100,7 +100,7 @@ def store(model: type[pydantic.BaseModel], key: str) -> None:
     path = _path(model, key)
     if path is None:
         return
-    import tempfile
+    from modelspec.files import atomic_write
 
     try:
         payload = pickle.dumps(
@@ -108,14 +108,7 @@ def store(model: type[pydantic.BaseModel], key: str) -> None:
             protocol=pickle.HIGHEST_PROTOCOL,
         )
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(payload)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        atomic_write(path, lambda temporary: temporary.write_bytes(payload))
         _prune(path.parent)
     except Exception:  # noqa: BLE001 (unpicklable: a plugin's closure; a read-only home, a full disk: no cache, same result)
         return

@@ -89,7 +89,7 @@ def test_an_unwritable_run_directory_is_a_clear_error(tmp_path):
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    from modelspec.training import files
+    from modelspec import files  # where atomic_write lives
 
     run = TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", device="cpu")
     real_replace, calls = files.os.replace, {"n": 0}

@@ -6,40 +6,15 @@ target: a crash at any moment leaves either the old file or the new one, never h
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from modelspec.errors import WeightsError
+from modelspec.files import atomic_write, atomic_write_text
 
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
-    """Call write(temporary_path), then fsync and rename it to `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda temporary: temporary.write_text(text))
+__all__ = ["atomic_write", "atomic_write_text", "load_weights", "read_weights", "save_weights"]
 
 
 def save_weights(module: nn.Module, path: str | Path) -> None:
