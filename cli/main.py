@@ -44,8 +44,9 @@ class LazyConsole:
         return getattr(self.real, name)
 
 
-stdout = LazyConsole(highlight=False)
-stderr = LazyConsole(stderr=True, highlight=False)
+# emoji=False: a name such as "net:cat:" is printed as written (and rich's emoji table is not loaded).
+stdout = LazyConsole(highlight=False, emoji=False)
+stderr = LazyConsole(stderr=True, highlight=False, emoji=False)
 
 
 def report(error: ModelspecError | click.ClickException) -> int:

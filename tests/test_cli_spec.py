@@ -40,6 +40,14 @@ def test_missing_file_is_exit_2(tmp_path):
     assert result.exit_code == 2 and "no such file" in result.output
 
 
+def test_messages_print_emoji_codes_as_written(tmp_path):
+    """rich would turn ':thumbs_up:' in a quoted value into an emoji; the message must quote what the file says."""
+    bad = write(tmp_path, "name: m\nsequential:\n  - {type: ':thumbs_up:', units: 3, input_dim: 3}\n")
+    result = run("validate", str(bad))
+    assert result.exit_code == 2
+    assert ":thumbs_up:" in result.output and "\N{THUMBS UP SIGN}" not in result.output
+
+
 def test_summary_table_shows_keras_columns_and_totals():
     result = CliRunner().invoke(main, ["summary", str(SPECS / "mnist_mlp.yaml")], terminal_width=120)
     assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ of the registered configs, is rebuilt by `refresh_union` when the registry grows
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -33,7 +33,11 @@ from modelspec.layers.base import (
 )
 
 #: A layer module's key (its name without underscores) -> its name; `base*` modules hold no layer type.
-_MODULES = {module.name.replace("_", ""): module.name for module in pkgutil.iter_modules(__path__) if not module.name.startswith("base")}
+_MODULES = {
+    name[:-3].replace("_", ""): name[:-3]
+    for name in sorted(os.listdir(__path__[0]))
+    if name.endswith(".py") and not name.startswith(("base", "__"))
+}
 
 
 def module_of(type_name: str) -> str | None:
