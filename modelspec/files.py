@@ -8,13 +8,14 @@ the schema cache writes through it while validating.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call write(temporary_path), then fsync and rename it to `path`."""
+    import tempfile  # here: validate imports this module for the schema cache, and writes only on a cache miss
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -66,7 +66,7 @@ def spec_schema() -> dict[str, Any]:
     from modelspec.layers import load_all_layers
     from modelspec.spec import Spec, use_layer_types
 
-    use_layer_types(load_all_layers())  # the schema describes every layer type
+    use_layer_types(load_all_layers(), callbacks=True)  # the schema describes every layer and callback type
 
     generated = TypeAdapter(Spec).json_schema()
     defs = generated.get("$defs", {})

@@ -31,6 +31,10 @@ from pathlib import Path
 import pydantic
 import pydantic_core
 
+# Imported here, not on a miss: the key covers every loaded modelspec module, so a module loaded only
+# by store() would make the next key of the same process differ between a cold and a warm run.
+from modelspec.files import atomic_write
+
 #: Files kept; the oldest are removed beyond this (each is 50-300 KB).
 MAX_FILES = 64
 
@@ -100,8 +104,6 @@ def store(model: type[pydantic.BaseModel], key: str) -> None:
     path = _path(model, key)
     if path is None:
         return
-    from modelspec.files import atomic_write
-
     try:
         payload = pickle.dumps(
             (model.__pydantic_core_schema__, model.__pydantic_validator__, model.__pydantic_serializer__),

@@ -101,17 +101,19 @@ class Spec(ModelBody):
     data: DataConfig | None = Field(None, description="Training, validation and test data.")
 
 
-def use_layer_types(names: Iterable[Any]) -> None:
+def use_layer_types(names: Iterable[Any], *, callbacks: bool = False) -> None:
     """Make the spec schema know the layer types in `names` (importing only their modules), rebuilding it if needed.
 
-    A spec naming Dense and Dropout builds the schemas of those two, not of the whole catalog.
+    A spec naming Dense and Dropout builds the schemas of those two, not of the whole catalog;
+    `callbacks=True` adds the callback types (a spec with `fit.callbacks`).
     """
-    from modelspec import layers
+    from modelspec import layers, training_spec
 
     layers.load_layer_types(names)
+    grown = callbacks and training_spec.use_callbacks()
     if not layers.union_is_current():
         refresh_layer_types()
-    elif not Spec.__pydantic_complete__:
+    elif grown or not Spec.__pydantic_complete__:
         _build_spec_schema()
 
 
@@ -134,11 +136,12 @@ def _build_spec_schema() -> None:
     ModelBody is rebuilt first (Spec's `models:` reuses its schema) unless Spec comes from the cache,
     which holds ModelBody's schema inside Spec's.
     """
-    from modelspec import layers, schema_cache
+    from modelspec import layers, schema_cache, training_spec
 
     key = None
     if all(cls.__module__.startswith("modelspec.") for cls in layers.LAYERS.values()):  # no plugin's layers
-        key = schema_cache.cache_key(sorted(layers.LAYERS))
+        sections = ["fit.callbacks"] if training_spec.callbacks_in_use() else []
+        key = schema_cache.cache_key([*sorted(layers.LAYERS), *sections])
         if schema_cache.restore(Spec, key):
             return
     for model in (ModelBody, Spec):

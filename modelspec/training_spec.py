@@ -11,16 +11,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from modelspec.callbacks import CallbackSpec
 from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
 from modelspec.data_spec import DataSource
 from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec
+
+
+def _callbacks_not_loaded(value: Any) -> Any:
+    raise RuntimeError("fit.callbacks validated before use_callbacks(): modelspec.validate loads the callback types a spec uses")
+
+
+#: The type of one `fit.callbacks` entry. Until a spec has `callbacks:` it stands in for
+#: modelspec.callbacks.CallbackSpec, so that specs without callbacks never create their ~10
+#: pydantic classes (a few ms of every `validate` and `summary`); use_callbacks() swaps it in.
+_PLACEHOLDER = Annotated[Any, BeforeValidator(_callbacks_not_loaded)]
+CallbackEntry: Any = _PLACEHOLDER
+
+
+def callbacks_in_use() -> bool:
+    """Whether FitConfig validates callbacks (use_callbacks ran)."""
+    return CallbackEntry is not _PLACEHOLDER
+
+
+def use_callbacks() -> bool:
+    """Give FitConfig the callback types of modelspec.callbacks; True if that changed FitConfig's schema."""
+    global CallbackEntry
+    if callbacks_in_use():
+        return False
+    from modelspec.callbacks import CallbackSpec
+
+    CallbackEntry = CallbackSpec
+    FitConfig.model_fields["callbacks"].annotation = list[CallbackSpec]
+    if FitConfig.__pydantic_complete__:  # built on its own before: a spec's schema would reuse the placeholder
+        FitConfig.model_rebuild(force=True)
+    return True
+
 
 #: A class index as a mapping key (YAML keys are read as text): "0", "1", ...
 ClassIndex = Annotated[str, Field(pattern=r"^[0-9]+$")]
@@ -51,7 +81,7 @@ class FitConfig(StrictModel):
     initial_epoch: NonNegativeInt = 0
     steps_per_epoch: PositiveInt | None = None
     validation_freq: PositiveInt = 1
-    callbacks: list[CallbackSpec] = Field(default_factory=list)
+    callbacks: list[CallbackEntry] = Field(default_factory=list, description="Keras callbacks: names or {type: EarlyStopping, ...} mappings.")
     jit_compile: bool = Field(
         False,
         description="Use torch.compile where it is faster: the optimizer's update (a constant learning rate; not "

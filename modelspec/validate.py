@@ -132,6 +132,12 @@ def _type_names(data: Any) -> set[Any]:
     return names
 
 
+def _has_callbacks(data: Any) -> bool:
+    """Whether the spec has a `fit.callbacks` key (whatever its value: a wrong one gets the usual error)."""
+    fit = data.get("fit") if isinstance(data, dict) else None
+    return isinstance(fit, dict) and "callbacks" in fit
+
+
 def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
     """Validate located data as a Spec (loading its plugins if allowed); SpecError with every located problem."""
     from modelspec import spec as spec_module
@@ -140,7 +146,7 @@ def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
     problems = load_plugins(located, allowed=allow_plugins)
     if problems:
         raise SpecError(problems)
-    spec_module.use_layer_types(_type_names(located.data))
+    spec_module.use_layer_types(_type_names(located.data), callbacks=_has_callbacks(located.data))
     context: dict = {}
     try:
         return spec_module.Spec.model_validate(located.data, context=context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -159,3 +160,41 @@ def test_automatic_names_follow_keras_and_skip_explicit_names(tmp_path):
     rows += ["  - {type: Dense, units: 2}"] * 3
     _, graph = check_file(write(tmp_path, "\n".join(rows) + "\n"))
     assert list(graph.layers) == ["dense", "dense_1", "dense_2", "dense_3", "dense_4"]
+
+
+CALLBACK_SPECS = {
+    "typo": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit:\n  callbacks: [{type: EarlyStoping, patience: 2}]\n",
+    "good": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit:\n  callbacks: [TerminateOnNaN, {type: EarlyStopping, patience: 2}]\n",
+    "empty": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit: {callbacks: 3}\n",
+}
+
+
+def test_callback_types_are_loaded_only_for_specs_with_callbacks(tmp_path):
+    # A spec without fit.callbacks never creates the callback classes; specs with them validate
+    # as before, in one process after such a spec, from a cold and from a warm schema cache.
+    paths = {name: str(write(tmp_path, text, f"{name}.yaml")) for name, text in CALLBACK_SPECS.items()}
+    code = (
+        "import sys\n"
+        "from modelspec.validate import check_file\n"
+        "from modelspec.errors import SpecError\n"
+        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+        "print('loaded after mnist_mlp:', 'modelspec.callbacks' in sys.modules)\n"
+        f"for path in {[paths['typo'], paths['empty']]!r}:\n"
+        "    try:\n"
+        "        check_file(path)\n"
+        "    except SpecError as error:\n"
+        "        print([problem.message for problem in error.problems])\n"
+        f"spec, _ = check_file({paths['good']!r})\n"
+        "print([type(callback).__name__ for callback in spec.fit.callbacks], spec.fit.callbacks[1].patience)\n"
+        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+    )
+    env = {**os.environ, "MODELSPEC_CACHE_DIR": str(tmp_path / "cache")}
+    cold, warm = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False) for _ in range(2))
+    assert cold.returncode == 0, cold.stderr
+    assert (warm.returncode, warm.stdout) == (0, cold.stdout), warm.stderr
+    lines = cold.stdout.splitlines()
+    assert lines[0] == "loaded after mnist_mlp: False"
+    assert "EarlyStoping" in lines[1] and "EarlyStopping" in lines[1]
+    assert "fit.callbacks" in lines[2]
+    assert lines[3] == "['TerminateOnNaN', 'EarlyStopping'] 2"
+    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 2  # one validator without callbacks, one with
