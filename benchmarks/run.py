@@ -21,6 +21,7 @@ measurements saved as JSON (default benchmarks/results.json).
     python benchmarks/run.py                       # everything, 3 repetitions (about 10 minutes on 2 cores)
     python benchmarks/run.py --models mlp,lstm --reps 5 --no-cli
     python benchmarks/run.py --keras-python /path/to/venv/bin/python
+    python benchmarks/run.py --no-training --installed-python /path/to/venv/bin/python   # commands as users install them
 """
 
 from __future__ import annotations
@@ -153,12 +154,12 @@ def _wall(command: list[str], **kwargs) -> tuple[float, str]:
     return seconds, done.stdout
 
 
-def modelspec_command() -> list[str]:
-    """The installed `modelspec` script run by this interpreter (no pyenv/venv shim in the timing)."""
-    script = Path(sys.executable).parent / "modelspec"
+def modelspec_command(python: str = sys.executable) -> list[str]:
+    """The `modelspec` script installed beside `python`, run by it (no pyenv/venv shim in the timing)."""
+    script = Path(python).parent / "modelspec"
     if script.is_file():
-        return [sys.executable, str(script)]
-    return [sys.executable, "-c", "import sys; from modelspec_cli.main import main; sys.exit(main())"]
+        return [python, str(script)]
+    return [python, "-c", "import sys; from modelspec_cli.main import main; sys.exit(main())"]
 
 
 def keras_works(python: str) -> bool:
@@ -235,20 +236,31 @@ def _deep_spec(layers: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-def bench_cli(runs: int, folder: Path) -> dict:
+def bench_cli(runs: int, folder: Path, installed_python: str | None = None) -> dict:
     command = modelspec_command()
     spec = str(ROOT / "specs/mnist_mlp.yaml")
     warm = {"MODELSPEC_CACHE_DIR": str(folder / "schema-cache")}  # filled by the warm-up run below
     cold = {"MODELSPEC_CACHE_DIR": "off"}  # every process builds the spec's pydantic validators
+    floor = "import click, rich.console, pydantic, yaml"
     cases = {
         "python -c 'import torch'": ([sys.executable, "-c", "import torch"], {}),
-        "python -c 'import click, rich.console, pydantic, yaml' (the floor)": ([sys.executable, "-c", "import click, rich.console, pydantic, yaml"], {}),
+        "python -c 'pass'": ([sys.executable, "-c", "pass"], {}),
+        f"python -c '{floor}' (the floor)": ([sys.executable, "-c", floor], {}),
         "modelspec --help": ([*command, "--help"], {}),
         "modelspec validate specs/mnist_mlp.yaml": ([*command, "validate", spec], warm),
         "modelspec summary specs/mnist_mlp.yaml": ([*command, "summary", spec], warm),
         "modelspec validate specs/mnist_mlp.yaml (schema cache off)": ([*command, "validate", spec], cold),
         "modelspec summary specs/mnist_mlp.yaml (schema cache off)": ([*command, "summary", spec], cold),
     }
+    if installed_python:  # the same commands as a user's `pip install .` in a clean virtual environment runs them
+        installed = modelspec_command(installed_python)
+        cases |= {
+            "installed: python -c 'pass'": ([installed_python, "-c", "pass"], {}),
+            f"installed: python -c '{floor}' (the floor)": ([installed_python, "-c", floor], {}),
+            "installed: modelspec --help": ([*installed, "--help"], {}),
+            "installed: modelspec validate specs/mnist_mlp.yaml": ([*installed, "validate", spec], warm),
+            "installed: modelspec summary specs/mnist_mlp.yaml": ([*installed, "summary", spec], warm),
+        }
     for layers in (2000, 4000):
         path = folder / f"deep_{layers}.yaml"
         path.write_text(_deep_spec(layers))
@@ -264,7 +276,8 @@ def bench_cli(runs: int, folder: Path) -> dict:
         for case, (cmd, extra) in cases.items():
             times[case].append(_wall(cmd, cwd=ROOT, env=env | extra)[0])
     medians = {case: statistics.median(values) for case, values in times.items()}
-    return {"runs": runs, "measurements": times, "medians": medians,
+    quartiles = {case: statistics.quantiles(values, n=4)[0] for case, values in times.items() if len(values) > 1}
+    return {"runs": runs, "measurements": times, "medians": medians, "first_quartiles": quartiles, "installed_python": installed_python,
             "summary_4000_over_2000": medians["modelspec summary (4000 layers)"] / medians["modelspec summary (2000 layers)"]}
 
 
@@ -292,8 +305,11 @@ def table(results: dict) -> str:
             )
     cli = results.get("cli")
     if cli:
-        lines += ["", "| command (whole process) | median |", "| --- | ---: |"]
-        lines += [f"| `{case}` | {value * 1000:.0f} ms |" for case, value in cli["medians"].items()]
+        quartiles = cli.get("first_quartiles", {})
+        lines += ["", "| command (whole process) | median | first quartile |", "| --- | ---: | ---: |"]
+        for case, value in cli["medians"].items():
+            quartile = quartiles.get(case)
+            lines.append(f"| `{case}` | {value * 1000:.0f} ms | {_fmt(quartile * 1000 if quartile else None, 0, ' ms')} |")
         lines.append(f"| summary 4000 / 2000 layers | {cli['summary_4000_over_2000']:.2f}x |")
     return "\n".join(lines)
 
@@ -311,6 +327,8 @@ def main() -> None:
     parser.add_argument("--keras-reps", type=int, default=1, help="Keras runs per model (a reference: slower, so fewer)")
     parser.add_argument("--jit", action="store_true", help="also time fit.jit_compile: true (torch.compile) against the eager expert loop")
     parser.add_argument("--threads", type=int, help="torch threads in every contender (default: torch's own choice)")
+    parser.add_argument("--installed-python", metavar="PYTHON", help="also time the commands with this interpreter's environment, "
+                        "where modelspec is installed as users install it (python -m venv V && V/bin/pip install .)")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--table", type=Path, metavar="RESULTS.json", help="only print the table of saved results")
     args = parser.parse_args()
@@ -342,7 +360,7 @@ def main() -> None:
         if not args.no_training:
             results["training"] = bench_training(names, args.reps, args.epochs, folder, not args.no_process, keras_python, args.keras_reps, args.jit)
         if not args.no_cli:
-            results["cli"] = bench_cli(args.cli_runs, folder)
+            results["cli"] = bench_cli(args.cli_runs, folder, args.installed_python)
     results["machine"]["load_average_after"] = os.getloadavg()  # other processes on the machine skew the timings
     text = table(results)
     print(text)
