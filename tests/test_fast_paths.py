@@ -134,3 +134,24 @@ def test_only_callbacks_that_act_per_batch_are_called_per_batch(tmp_path):
     run = TrainingRun(prepare(write(tmp_path, STACK.format(first="", last=""))), tmp_path / "run", device="cpu", callbacks=[Counting(), Epochs(), quiet])
     run.fit()
     assert Counting.batches == 2 * 4 and getattr(quiet, "called", False)
+
+
+def test_a_training_process_never_imports_torch_dynamo(tmp_path):
+    # torch.optim.Optimizer's add_param_group, state_dict and load_state_dict import torch._dynamo on
+    # their first call (about 1.2 s of a process); a run and its resume, without jit_compile, do not.
+    import subprocess
+    import sys
+
+    spec = write(tmp_path, STACK.format(first="", last=""))
+    run_dir = tmp_path / "run"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from modelspec.training.run import TrainingRun, prepare\n"
+        f"TrainingRun(prepare({str(spec)!r}), Path({str(run_dir)!r}), overwrite=True).fit()\n"
+        f"resumed = TrainingRun(prepare({str(spec)!r}, ['fit.epochs=3']), Path({str(run_dir)!r}), resume=True).fit()\n"
+        "print(len(resumed.history['loss']), 'torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["3", "False"], done.stdout

@@ -39,11 +39,24 @@ from modelspec.optimizers import (
 Slots = dict[str, list[Tensor]]
 
 
+def _undecorated(method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method` without the decorator functools.wraps recorded (torch._disable_dynamo's)."""
+    return getattr(method, "__wrapped__", method)
+
+
 class KerasOptimizer(torch.optim.Optimizer):
     """Base of the Keras optimizers: clipping, weight decay, learning rate and iteration count.
 
     Subclasses define `slots(param)` (new per-parameter state) and `update(...)`.
     """
+
+    # torch.optim.Optimizer wraps these in torch._disable_dynamo, whose first call imports
+    # torch._dynamo: about 1.2 s of every training process here, for a guard modelspec does not need
+    # (it never calls them inside a compiled region: jit_compile compiles `update` alone, or the model).
+    add_param_group = _undecorated(torch.optim.Optimizer.add_param_group)
+    zero_grad = _undecorated(torch.optim.Optimizer.zero_grad)
+    state_dict = _undecorated(torch.optim.Optimizer.state_dict)
+    load_state_dict = _undecorated(torch.optim.Optimizer.load_state_dict)
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], config: BaseOptimizer):
         learning_rate = config.learning_rate
