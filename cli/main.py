@@ -44,7 +44,7 @@ class LazyConsole:
         return getattr(self.real, name)
 
 
-# emoji=False: a name such as "net:cat:" is printed as written (and rich's emoji table is not loaded).
+# emoji=False: a value quoted in a message, such as ':thumbs_up:', prints as written (and rich's emoji table is not loaded).
 stdout = LazyConsole(highlight=False, emoji=False)
 stderr = LazyConsole(stderr=True, highlight=False, emoji=False)
 
