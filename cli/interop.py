@@ -58,8 +58,8 @@ def convert(model: str, out: str | None, spec: str | None, weights_out: str | No
         return
     if spec is not None or weights_out is not None:
         raise click.UsageError("--spec and --weights-out go with a .weights.h5 file; a .json config converts into a spec (-o)")
+    from modelspec.files import atomic_write_text
     from modelspec.interop.keras_config import convert_file
-    from modelspec.training.files import atomic_write_text
 
     text, graph = convert_file(model)
     if out is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,20 @@ def test_both_layouts_give_the_same_spec() -> None:
     for model in ("headline", "shared_lstm_tweets", "video_classifier"):
         specs = [convert_document(json.loads((FIXTURES / f"{model}.{layout}.json").read_text())) for layout in ("keras2", "keras3")]
         assert specs[0] == specs[1], model
+
+
+def test_converting_a_config_never_imports_torch(tmp_path: Path) -> None:
+    out = tmp_path / "headline.yaml"
+    code = (
+        "import sys\n"
+        "from modelspec_cli.main import main\n"
+        f"sys.argv = ['modelspec', 'convert', {str(FIXTURES / 'headline.keras3.json')!r}, '-o', {str(out)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as ending:\n    assert not ending.code, ending.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert summary(out)["total_params"] == 5_200_610
 
 
 def test_converted_spec_reads_like_the_handwritten_ones(tmp_path: Path) -> None:

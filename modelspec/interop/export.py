@@ -36,10 +36,11 @@ import torch
 from torch import fx
 
 from modelspec.errors import UsageError
+from modelspec.files import atomic_write
 from modelspec.graph import Graph
 from modelspec.interop import ExportError
 from modelspec.torch_build import build_module
-from modelspec.training.files import atomic_write, load_weights
+from modelspec.training.files import load_weights
 from modelspec.training.run import Prepared, is_stateful, prepare
 
 #: ONNX opset written by `.onnx` exports.

@@ -194,7 +194,7 @@ def convert_weights(h5_path: str | Path, spec: str | Path, out: str | Path, *, a
     import torch
     from safetensors.torch import save_file
 
-    from modelspec.training.files import atomic_write
+    from modelspec.files import atomic_write
     from modelspec.training.run import prepare
 
     graph = prepare(spec, allow_plugins=allow_plugins).graph

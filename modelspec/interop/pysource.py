@@ -43,10 +43,10 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from modelspec.files import atomic_write
 from modelspec.graph import Graph
 from modelspec.interop import ExportError
 from modelspec.torch_build import build_module
-from modelspec.training.files import atomic_write
 
 #: Objects replaced in the written file: the initialisers (weights come from the file).
 REPLACEMENTS: dict[tuple[str, str], str] = {

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from modelspec import callbacks as configs
-from modelspec.training.files import atomic_write_text, save_weights
+from modelspec.files import atomic_write_text
+from modelspec.training.files import save_weights
 from modelspec.training.optimizers import current_learning_rate, set_learning_rate
 
 if TYPE_CHECKING:  # pragma: no cover

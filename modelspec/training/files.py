@@ -12,9 +12,7 @@ import torch
 from torch import nn
 
 from modelspec.errors import WeightsError
-from modelspec.files import atomic_write, atomic_write_text
-
-__all__ = ["atomic_write", "atomic_write_text", "load_weights", "read_weights", "save_weights"]
+from modelspec.files import atomic_write
 
 
 def save_weights(module: nn.Module, path: str | Path) -> None:

@@ -27,6 +27,7 @@ import yaml
 
 from modelspec.data import ArraySpec, check_arrays, load_source, split_validation
 from modelspec.errors import DataError, ModelspecError, Problem, SpecError, UsageError, WeightsError
+from modelspec.files import atomic_write, atomic_write_text
 from modelspec.graph import Graph
 from modelspec.overrides import apply_overrides
 from modelspec.plan import TrainingPlan, plan_training
@@ -36,12 +37,7 @@ from modelspec.spec import Spec
 from modelspec.training.batches import Batches
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.engine import Engine
-from modelspec.training.files import (
-    atomic_write,
-    atomic_write_text,
-    load_weights,
-    save_weights,
-)
+from modelspec.training.files import load_weights, save_weights
 from modelspec.validate import check_located
 
 if TYPE_CHECKING:  # pragma: no cover
