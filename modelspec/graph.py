@@ -28,8 +28,9 @@ from modelspec.errors import (
 from modelspec.layers import LayerConfig, Shape, Weight, format_shape
 from modelspec.layers.input import Input as InputLayer
 from modelspec.layers.model import ExternalModel, Model
+from modelspec.paths import resolved
 from modelspec.reserved_names import RESERVED_NAMES
-from modelspec.source import Located
+from modelspec.source import Located, SpecFileError
 from modelspec.spec import ModelBody, Reuse, Spec
 
 _REFERENCE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:@(?P<node>[0-9]+))?(?:\[(?P<index>[0-9]+)\])?$")
@@ -186,13 +187,16 @@ class _Resolver:
         return self.models[reference]
 
     def external_model(self, reference: ExternalModel, path: tuple) -> Graph | None:
-        file = (self.base_dir / reference.spec).resolve()
+        file = resolved(self.base_dir / reference.spec)  # Path.resolve raises on a symbolic link loop
         if str(file) in self.files:
             self.problem(f"spec '{reference.spec}' calls itself (through {' -> '.join(self.files)})", (*path, "spec"))
             return None
         try:
             spec, located = self.load(file)
             graph = _Resolver(spec, located, self.load, (*self.files, str(file))).run()
+        except SpecFileError as error:  # the file itself: located at the reference
+            self.problem(f"cannot read spec '{reference.spec}': {error.reason} (looked for {error.path})", (*path, "spec"))
+            return None
         except SpecError as error:
             self.problems.extend(error.problems)
             return None

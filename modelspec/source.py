@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from modelspec.errors import Problem, SpecError
+from modelspec.paths import PathProblem, check_regular, open_regular
 
 Path_ = tuple[str | int, ...]
 
@@ -187,18 +188,44 @@ def load_text(text: str, file: str = "<spec>") -> Located:
     return located
 
 
-def load_file(path: str | Path) -> Located:
-    """Read and parse a spec file. Missing, unreadable or non-UTF-8 files raise SpecError."""
-    path = Path(path)
+class SpecFileError(SpecError):
+    """A spec file that cannot be read (missing, not a regular file, too large, not UTF-8): `reason` says why."""
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None):
+        super().__init__([Problem(reason, str(path), line, 1 if line else None)])
+        self.path = str(path)
+        self.reason = reason
+
+
+def _too_large(size: int) -> str:
+    return f"the file is {size:,} bytes or more, more than the {MAX_BYTES:,} (16 MiB) a spec may have"
+
+
+def read_spec_bytes(path: str | Path) -> bytes:
+    """The bytes of a spec file, at most MAX_BYTES: its kind and size are checked before reading, and
+    no more than MAX_BYTES + 1 bytes are read (a file growing meanwhile is refused too)."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError([Problem("no such file", str(path))]) from None
+        size = check_regular(path)
+        if size > MAX_BYTES:
+            raise SpecFileError(path, _too_large(size))
+        with open_regular(path) as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except PathProblem as problem:
+        raise SpecFileError(path, "no such file" if problem.missing else problem.reason) from None
     except OSError as error:
-        raise SpecError([Problem(f"cannot read the file: {error.strerror}", str(path))]) from None
+        raise SpecFileError(path, f"cannot read the file: {error.strerror or error}") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecFileError(path, _too_large(len(raw)))
+    return raw
+
+
+def load_file(path: str | Path) -> Located:
+    """Read and parse a spec file. Missing, special (FIFO, device, directory), oversized, unreadable
+    or non-UTF-8 files raise SpecFileError (a SpecError)."""
+    raw = read_spec_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise SpecError([Problem(f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", str(path), line, 1)]) from None
+        raise SpecFileError(path, f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", line) from None
     return load_text(text, str(path))

@@ -1,0 +1,105 @@
+"""The README's guarantees on reads: every spec and data read is bounded before it happens.
+
+Reads that would hang or exhaust memory without the checks run in a child process bounded in
+address space and time, so a regression fails the test instead of taking the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from modelspec import source
+from modelspec.errors import SpecError
+
+ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole
+
+
+def _bounded() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def modelspec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m modelspec ARGS` in a child bounded to ADDRESS_SPACE and `timeout` seconds."""
+    return subprocess.run([sys.executable, "-m", "modelspec", *args], capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=_bounded, env={**os.environ, "MODELSPEC_CACHE_DIR": "off"})
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.fixture
+def huge(tmp_path: Path) -> Path:
+    """A sparse 1.5 GiB file: no disk used, but reading it whole takes 1.5 GiB."""
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:
+        handle.truncate(3 << 29)
+    return path
+
+
+def _special(kind: str, tmp_path: Path, fifo: Path, huge: Path) -> tuple[Path, str]:
+    """(path, words the refusal must contain) for one kind of unreadable spec path."""
+    loop = tmp_path / "loop.yaml"
+    if kind == "loop":
+        os.symlink(loop, loop)
+    return {
+        "/dev/zero": (Path("/dev/zero"), "it is a character device, not a regular file"),
+        "fifo": (fifo, "it is a FIFO (named pipe), not a regular file"),
+        "directory": (tmp_path, "it is a directory, not a regular file"),
+        "loop": (loop, "it is a symbolic link loop (the links never reach a file)"),
+        "huge": (huge, "the file is 1,610,612,736 bytes or more, more than the 16,777,216 (16 MiB) a spec may have"),
+    }[kind]
+
+
+KINDS = ["/dev/zero", "fifo", "directory", "loop", "huge"]
+
+
+# ----- item 8: spec files are checked for kind and size before they are read ----------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_validate_refuses_a_spec_path_that_is_not_a_small_regular_file(kind, tmp_path, fifo, huge):
+    path, words = _special(kind, tmp_path, fifo, huge)
+    words = "is a directory" if kind == "directory" else words  # click's check of SPECS says it first
+    result = modelspec("validate", str(path), timeout=30)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert words in result.stderr and str(path) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sub_model_spec_that_is_not_a_small_regular_file_is_a_located_error(kind, tmp_path, fifo, huge):
+    target, words = _special(kind, tmp_path, fifo, huge)
+    outer = tmp_path / "outer.yaml"
+    outer.write_text(textwrap.dedent(f"""\
+        name: outer
+        inputs: {{x: {{shape: [4]}}}}
+        layers:
+          - type: Model
+            name: inner
+            model: {{spec: "{target}"}}
+            inputs: x
+        outputs: inner
+        """))
+    result = modelspec("validate", str(outer), timeout=30)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"{outer}:6:19: cannot read spec '{target}': {words}" in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_spec_read_stops_after_the_cap_even_when_the_size_check_passed(tmp_path, monkeypatch):
+    """A file growing between the size check and the read: at most MAX_BYTES + 1 bytes are read."""
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"#" * (source.MAX_BYTES + 4096))
+    monkeypatch.setattr(source, "check_regular", lambda _: 0)  # the file was empty when checked
+    with pytest.raises(SpecError, match=r"16,777,217 bytes or more, more than the 16,777,216") as caught:
+        source.load_file(path)
+    assert caught.value.problems[0].file == str(path)
