@@ -59,6 +59,7 @@ from modelspec.data_spec import (  # noqa: F401  (re-exported)
 )
 from modelspec.datasets import digits
 from modelspec.errors import DataError, did_you_mean, format_choices
+from modelspec.paths import PathProblem, check_regular
 
 __all__ = [
     "ArraySpec",
@@ -199,11 +200,13 @@ class _Loader:
         return self._read_npz_member(path, path_text, key)
 
     def _exists(self, path: Path, written: str) -> bool:
-        if path.is_file():
-            return True
-        state = "is a directory, not a file" if path.is_dir() else "not found"
-        self.fail(f"cannot read '{written}': {state} (looked for {path})")
-        return False
+        """True for a regular file; else a problem saying what the path is (missing, a FIFO, a device, ...)."""
+        try:
+            check_regular(path)
+        except PathProblem as problem:
+            self.fail(f"cannot read '{written}': {problem.reason} (looked for {path})")
+            return False
+        return True
 
     def _read_npy(self, path: Path, written: str) -> np.ndarray | None:
         try:

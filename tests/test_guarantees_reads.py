@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from pydantic import TypeAdapter
+
 from modelspec import source
-from modelspec.errors import SpecError
+from modelspec.data import ArraySpec, DataSource, load_source
+from modelspec.errors import DataError, SpecError
 
 ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole
 
@@ -103,3 +106,28 @@ def test_a_spec_read_stops_after_the_cap_even_when_the_size_check_passed(tmp_pat
     with pytest.raises(SpecError, match=r"16,777,217 bytes or more, more than the 16,777,216") as caught:
         source.load_file(path)
     assert caught.value.problems[0].file == str(path)
+
+
+# ----- item 17: a data path that is not a regular file says what it is --------------------------------
+SPARSE = [ArraySpec("features", (None, 4), "float32", "input"),
+          ArraySpec("label", (None,), "int64", "target", num_classes=3, label_kind="sparse")]
+
+
+def load(value, expected, base: Path, split: str = "train"):
+    return load_source(TypeAdapter(DataSource).validate_python(value), expected, base, split)
+
+
+def test_data_paths_that_are_not_regular_files_say_what_they_are(tmp_path):
+    os.symlink("/dev/zero", tmp_path / "zero.npy")
+    os.mkfifo(tmp_path / "pipe.csv")
+    os.symlink(tmp_path / "loop.npz", tmp_path / "loop.npz")
+    with pytest.raises(DataError) as caught:
+        load({"x": "zero.npy", "y": "pipe.csv"}, SPARSE, tmp_path)
+    message = str(caught.value)
+    assert f"cannot read 'zero.npy': it is a character device, not a regular file (looked for {tmp_path / 'zero.npy'})" in message
+    assert "cannot read 'pipe.csv': it is a FIFO (named pipe), not a regular file" in message
+    with pytest.raises(DataError, match=r"cannot read 'loop.npz': it is a symbolic link loop"):
+        load("loop.npz", SPARSE, tmp_path)
+    os.symlink(tmp_path / "gone.npz", tmp_path / "dangling.npz")
+    with pytest.raises(DataError, match=r"cannot read 'dangling.npz': it is a symbolic link to a missing file"):
+        load("dangling.npz", SPARSE, tmp_path)
