@@ -19,7 +19,7 @@ import click
 # schema; modelspec's own spec models have no use for them, and startup time matters here.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from modelspec.errors import ModelspecError, SpecError
+from modelspec.errors import ModelspecError, SpecError, UsageError, shorten
 
 
 class LazyConsole:
@@ -135,7 +135,25 @@ def summary(spec: str, as_json: bool, expand_nested: bool, allow_plugins: bool) 
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda", help="Where to run: auto picks CUDA when available."
 )
-set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a spec value by dotted path, e.g. fit.epochs=3 (repeatable).")
+
+
+def _utf8_overrides(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse a --set value that is not UTF-8 text (bytes the shell passed that Python could not decode)."""
+    for value in values:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raw = os.fsencode(value)
+            shown = shorten(raw.decode("utf-8", "backslashreplace"))
+            raise click.BadParameter(f"'{shown}' is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}): "
+                                     "write overrides in UTF-8", ctx, param) from None
+    return values
+
+
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_utf8_overrides,
+                          help="Override a spec value by dotted path, e.g. fit.epochs=3 (repeatable).")
+#: torch.manual_seed takes up to 2**64 - 1; each of --nproc's processes adds its rank times 1,000,003 (modelspec.training.distributed).
+MAX_SEED = 2**63 - 1
 
 
 @main.command()
@@ -144,8 +162,8 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALU
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run directory (default runs/<name>-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --run-dir from its last completed epoch.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --run-dir.")
-@click.option("--force", is_flag=True, help="Train even when the model looks too large for this machine's memory.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed gives the same run.")
+@click.option("--force", is_flag=True, help="Train even when the model looks too large for this machine's memory, or --nproc exceeds its CPUs.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Random seed (0 to 2**63-1): the same seed gives the same run.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object last on stdout (progress goes to stderr).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
@@ -241,6 +259,7 @@ def _launch(nproc: int) -> None:
         raise click.UsageError("--nproc: this process is already one of torchrun's processes; use --nproc or torchrun, not both")
     if params["resume"] and params["overwrite"]:
         raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
+    check_process_count(nproc, params["device"], force=params["force"])
     prepared = prepare(params["spec"], params["overrides"], allow_plugins=params["allow_plugins"])  # the spec's problems once, before N processes start
     run_dir = params["run_dir"]
     if run_dir is None and not params["resume"]:
@@ -255,6 +274,28 @@ def _launch(nproc: int) -> None:
         if failure.message:
             stderr.print(f"error: {failure.message}", markup=False, soft_wrap=True)
         sys.exit(failure.exit_code)
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def check_process_count(nproc: int, device: str, *, force: bool) -> None:
+    """--nproc N: at most one process a GPU on CUDA, and a CPU on CPUs unless --force (UsageError with the figures)."""
+    import torch
+
+    from modelspec.training.run import resolve_device
+
+    if resolve_device(device).type == "cuda":
+        gpus = torch.cuda.device_count()
+        if nproc > gpus:
+            raise UsageError(f"--nproc {nproc}: this machine has {gpus} GPU(s), and each process needs one of its own: give --nproc {gpus} or fewer")
+        return
+    cpus = cpu_count()
+    if nproc > cpus and not force:
+        raise UsageError(f"--nproc {nproc}: this process may use {cpus} CPU(s); more processes than CPUs only compete for them: "
+                         f"give --nproc {cpus} or fewer (--force starts {nproc} anyway)")
 
 
 def _arguments(context: click.Context, **values) -> list[str]:

@@ -44,12 +44,27 @@ class ShapeError(ValueError):
     """Raised by a layer's shape rule; the graph resolver adds the layer name and YAML location."""
 
 
+#: How many characters of a received value a message quotes; the rest is counted, not shown.
+QUOTE_LIMIT = 80
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` as a message shows it: whole up to `limit` characters, else its start, '...' and its length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A received value quoted in a message: 'units', or 'DDDD...' (100,000 characters) for a long one."""
+    text = str(value)
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit]}...' ({len(text):,} characters)"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
 def format_choices(choices: Iterable[str], limit: int = 12) -> str:

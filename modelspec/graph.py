@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,12 @@ class Graph:
         return self.layers.get(ref.source)
 
 
+def _reserved(name: str) -> str:
+    """Why a layer cannot take `name`: each layer is the attribute `self.<name>` of the torch module."""
+    why = "a Python keyword" if keyword.iskeyword(name) else "reserved (an attribute of torch modules)"
+    return f"the name '{name}' is {why}, and a layer is an attribute of the model's module (self.{name}): choose another, such as '{name}_'"
+
+
 def _walk_configs(config: LayerConfig) -> Iterator[LayerConfig]:
     yield config
     for inner in config.nested_layers():
@@ -262,8 +269,8 @@ class _Resolver:
                 if not self.bind_models(entry, path):
                     broken.add(id(entry))
                 layer_name = entry.name or self.auto_name(entry, unavailable, counters)
-                if layer_name in RESERVED_NAMES:  # reported, but kept so that references to it resolve
-                    self.problem(f"the name '{layer_name}' is reserved (an attribute of torch modules): choose another", (*path, "name"))
+                if layer_name in RESERVED_NAMES or keyword.iskeyword(layer_name):  # reported, but kept so that references to it resolve
+                    self.problem(_reserved(layer_name), (*path, "name"))
                 if layer_name in taken:
                     owner = "an input" if layer_name in inputs else "another layer"
                     self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))

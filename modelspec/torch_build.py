@@ -101,6 +101,20 @@ def _fuse_lstm_stacks(code: fx.Graph, root: nn.Module, graph: Graph) -> None:
             code.erase_node(node)
 
 
+def _node_name(name: str) -> str | None:
+    """The name of a node's variable in the generated forward: fx's own from the target, but never `self`."""
+    return f"{name}_" if name == "self" else None
+
+
+def _parameter(code: fx.Graph, name: str) -> fx.Node:
+    """An input of forward. Its parameter takes the variable name fx gives the node (`class` -> `class_1`,
+    `torch` -> `torch_1`: no keyword, builtin or name the generated code uses), since fx writes the
+    parameter as the target given, unchanged; forward takes the inputs by position."""
+    node = code.placeholder(_node_name(name) or name)
+    node.target = node.name
+    return node
+
+
 def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(), fuse: bool = True) -> fx.GraphModule:
     """Compile `graph` into a GraphModule. Outputs named in `logits` are returned before their activation.
 
@@ -118,7 +132,7 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
     masks: dict[tuple[str, int, int], fx.Node] = {}
     pre_activation: dict[tuple[str, int, int], fx.Node] = {}
     for name in graph.inputs:
-        values[(name, 0, 0)] = code.placeholder(name)
+        values[(name, 0, 0)] = _parameter(code, name)
     for node in graph.order:
         layer, config = node.layer, node.layer.config
         args = tuple(values[_key(ref)] for ref in node.inputs)
@@ -126,7 +140,7 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
         kwargs = {}
         if config.consumes_mask and arriving:
             kwargs = {"mask": [masks.get(_key(ref)) for ref in node.inputs] if config.mask_per_input else arriving[0]}
-        result = code.call_module(layer.name, args, kwargs)
+        result = code.create_node("call_module", layer.name, args, kwargs, name=_node_name(layer.name))
         key = (layer.name, node.index, 0)
         if config.produces_mask():
             result, masks[key] = (code.call_function(operator.getitem, (result, i)) for i in (0, 1))

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
+from modelspec.errors import QUOTE_LIMIT, Problem, SpecError, did_you_mean, format_choices, quote, shorten
 from modelspec.graph import Graph, resolve
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
@@ -31,9 +31,15 @@ def _received(value: Any) -> str:
     """How a YAML value reads back to its author: true, null, 'text' (a string), a mapping."""
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
-    shown = repr(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
+    shown = _shown(value) if not isinstance(value, (dict, list)) else ("a mapping" if isinstance(value, dict) else "a list")
     kind = _YAML_TYPES.get(type(value), type(value).__name__)
     return shown if shown.startswith("a ") else f"{shown} ({kind})"
+
+
+def _shown(value: Any) -> str:
+    """repr of a scalar, or its start and length when long (a 100,000-character string, a 4,000-digit integer)."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_LIMIT else quote(value)
 
 
 def _data_path(data: Any, loc: tuple) -> tuple[tuple, Any, Any]:
@@ -62,7 +68,7 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
     prefix = f"{where}: " if where else ""
     if error["loc"] and error["loc"][-1] == "[key]":
         key = error["loc"][-2] if len(error["loc"]) > 1 else value
-        return f"{prefix}the key '{key}' is not valid: {error['msg'][0].lower()}{error['msg'][1:]}", path, True
+        return f"{prefix}the key {quote(key)} is not valid: {error['msg'][0].lower()}{error['msg'][1:]}", path, True
     if kind == "extra_forbidden":
         key = path[-1] if path else error["loc"][-1]
         model = context.get("models", {}).get(id(parent))
@@ -70,7 +76,7 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
         kind_name = getattr(parent, "get", lambda _k: None)("type") if isinstance(parent, dict) else None
         owner = f" for {kind_name}" if isinstance(kind_name, str) else ""
         hint = did_you_mean(key, fields) or (f" (expected one of {format_choices(fields)})" if fields else "")
-        return f"unknown key '{key}'{owner}{hint}", path, True
+        return f"unknown key {quote(key)}{owner}{hint}", path, True
     if kind == "missing":
         field = error["loc"][-1]
         return f"{prefix}missing required key '{field}'", path, False
@@ -84,7 +90,7 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
 
             listed, what = list(load_all_layers()), "layer type"
         hint = did_you_mean(tag, listed) or f" (expected one of {format_choices(listed)})"
-        return f"{prefix}unknown {what} '{tag}'{hint}", (*path, "type"), False
+        return f"{prefix}unknown {what} {quote(tag)}{hint}", (*path, "type"), False
     if kind == "union_tag_not_found":
         if isinstance(value, dict):
             return f"{prefix}this entry needs a 'type' (or 'reuse: NAME' to call a layer again)", path, False
@@ -95,11 +101,11 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
         return f"{prefix}received {_received(value)}, expected one of {format_choices(expected, limit=20)}{hint}", path, False
     if kind == "string_pattern_mismatch":
         if "A-Za-z_" in ctx.get("pattern", ""):
-            return f"{prefix}'{value}' is not a valid name: use letters, digits and underscores, not starting with a digit", path, False
+            return f"{prefix}{quote(value)} is not a valid name: use letters, digits and underscores, not starting with a digit", path, False
     if kind in _EXPECTED:
         return f"{prefix}expected {_EXPECTED[kind]}, received {_received(value)}", path, False
     if kind == "value_error":
-        return f"{prefix}{error['msg'].removeprefix('Value error, ')}", path, False
+        return f"{prefix}{shorten(error['msg'].removeprefix('Value error, '), 400)}", path, False
     return f"{prefix}{error['msg'][0].lower()}{error['msg'][1:]}, received {_received(value)}", path, False
 
 
