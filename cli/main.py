@@ -221,11 +221,11 @@ def _train(spec: str, overrides: tuple[str, ...], run_dir: Path | None, resume: 
         out.print(f"run directory: {run.run_dir}", markup=False)
     try:
         result = run.fit()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if main_process:
             processes = f" --nproc {world.size}" if world is not None else ""
             stderr.print(f"interrupted: continue with  modelspec train {spec} --run-dir {run.run_dir}{processes} --resume", markup=False)
-        sys.exit(130)
+        sys.exit(getattr(interrupt, "exit_code", 130))  # 143 after SIGTERM (modelspec.training.run.Terminated)
     if not main_process:
         sys.exit(1 if result.status == "stopped" else 0)
     final = result.final  # each metric's last value; val_* ones from the last epoch that validated

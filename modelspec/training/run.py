@@ -5,18 +5,24 @@ A run directory (default `runs/<name>-<timestamp>`) holds, each written atomical
 - `history.csv`: a row per epoch (Keras's CSVLogger layout), rewritten as each epoch ends;
 - `model.safetensors`: the weights (after the last completed epoch);
 - `checkpoint.pt`: weights, optimizer, epoch, random states and callback states, for --resume;
-- `run.json`: status (running, finished, interrupted, stopped, failed), seed, overrides, times.
+- `run.json`: status (running, finished, interrupted, stopped, failed), seed, overrides, times, the
+  entries the run created (`files`) and checkpoint.pt's sha256 (checked by --resume).
 
-Everything is checked (spec, data, weights) before anything is written.
+Everything is checked (spec, data, weights, the checkpoint to resume) before anything is written.
+SIGTERM during training is handled as Ctrl-C (`Terminated`, a KeyboardInterrupt).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
-import shutil
+import os
+import re
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +32,8 @@ import torch
 import yaml
 
 from modelspec.data import ArraySpec, check_arrays, load_source, split_validation
-from modelspec.errors import DataError, ModelspecError, Problem, SpecError, UsageError, WeightsError
-from modelspec.files import atomic_write, atomic_write_text
+from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
+from modelspec.files import atomic_write_stream, atomic_write_text, remove_temporaries
 from modelspec.graph import Graph
 from modelspec.overrides import apply_overrides
 from modelspec.plan import TrainingPlan, plan_training
@@ -35,9 +41,12 @@ from modelspec.resources import check_memory
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
 from modelspec.training.batches import Batches
+from modelspec.training import run_dir as rundir
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
+from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
 from modelspec.training.files import load_weights, save_weights
+from modelspec.training.run_dir import RunDirError
 from modelspec.validate import check_located
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,8 +55,10 @@ if TYPE_CHECKING:  # pragma: no cover
 WEIGHT_KEY = "#sample_weight"  # not an identifier, so never an input or output name
 
 
-class RunDirError(ModelspecError):
-    """The run directory cannot be created or written (full disk, not writable, ...)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (schedulers, containers) during training: handled as Ctrl-C; a command exits 128 + 15."""
+
+    exit_code = 128 + signal.SIGTERM
 
 
 @dataclass
@@ -74,10 +85,23 @@ def prepare(spec_path: str | Path, overrides: list[str] | tuple[str, ...] = (), 
 
 
 def resolve_device(name: str) -> torch.device:
+    """--device: auto, cpu, cuda, cuda:N (a GPU this machine has) or mps (where available); UsageError otherwise."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not torch.backends.mps.is_available():
+            raise UsageError("--device mps: no MPS device is available here (use --device cpu or auto)")
+        return torch.device("mps")
+    cuda = re.fullmatch(r"cuda(?::(\d+))?", name)
+    if cuda is None:
+        raise UsageError(f"--device {name!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' (N a GPU's index) or 'mps'")
+    if not torch.cuda.is_available():
         raise UsageError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
+    count = torch.cuda.device_count()
+    if cuda.group(1) is not None and int(cuda.group(1)) >= count:
+        raise UsageError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
     return torch.device(name)
 
 
@@ -112,27 +136,51 @@ def load_arrays(prepared: Prepared, source: Any, split: str, *, targets: bool = 
 def _sample_weights(prepared: Prepared, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     """fit.sample_weight (a .npy file) times fit.class_weight (by each sample's class), or None."""
     fit, n = prepared.spec.fit, len(next(iter(arrays.values())))
-    weights = None
-    if fit.sample_weight is not None:
-        path = prepared.base_dir / fit.sample_weight
-        try:
-            weights = np.asarray(np.load(path, allow_pickle=False), dtype=np.float32)
-        except (OSError, ValueError) as error:
-            raise DataError(f"fit.sample_weight: cannot read '{fit.sample_weight}' as a .npy array: {error}") from None
-        if weights.shape != (n,):
-            raise DataError(f"fit.sample_weight: '{fit.sample_weight}' has shape {weights.shape}, expected ({n},): one weight per training sample")
+    weights = _read_sample_weights(prepared, n) if fit.sample_weight is not None else None
     if fit.class_weight:
-        trained = [o for o in prepared.plan.outputs.values() if o.loss is not None]
-        if len(trained) != 1:
-            raise DataError("fit.class_weight needs a model with a single trained output (as in Keras)")
-        labels = np.asarray(arrays[trained[0].name])
-        classes = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else np.rint(labels.reshape(n, -1)[:, 0]).astype(np.int64)
-        by_class = {int(index): weight for index, weight in fit.class_weight.items()}
-        table = np.ones(int(max(classes.max(initial=0), max(by_class)) + 1), dtype=np.float32)
-        for index, weight in by_class.items():
-            table[index] = weight
-        weights = table[classes] if weights is None else weights * table[classes]
+        by_class = _class_weights(prepared, arrays, n)
+        weights = by_class if weights is None else weights * by_class
     return weights
+
+
+def _read_sample_weights(prepared: Prepared, n: int) -> np.ndarray:
+    """fit.sample_weight's array: its shape checked before it is read, then every weight finite and 0 or more."""
+    name = prepared.spec.fit.sample_weight
+    try:
+        mapped = np.load(prepared.base_dir / name, mmap_mode="r", allow_pickle=False)  # the header only, until used
+    except (OSError, ValueError) as error:
+        raise DataError(f"fit.sample_weight: cannot read '{name}' as a .npy array: {error}") from None
+    if not isinstance(mapped, np.ndarray) or mapped.shape != (n,):
+        shape = mapped.shape if isinstance(mapped, np.ndarray) else "an .npz archive"
+        raise DataError(f"fit.sample_weight: '{name}' has shape {shape}, expected ({n},): one weight per training sample")
+    try:
+        weights = np.asarray(mapped, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"fit.sample_weight: '{name}' holds {mapped.dtype} values, expected numbers: {error}") from None
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        raise DataError(f"fit.sample_weight: '{name}' holds {weights[bad[0]]} at index {bad[0]} ({bad.size} bad weight(s) in all): "
+                        "expected finite weights of 0 or more")
+    return weights
+
+
+def _class_weights(prepared: Prepared, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Each sample's fit.class_weight (1 for a class it does not name), looked up among the classes present."""
+    trained = [o for o in prepared.plan.outputs.values() if o.loss is not None]
+    if len(trained) != 1:
+        raise DataError("fit.class_weight needs a model with a single trained output (as in Keras)")
+    output, by_class = trained[0], {int(index): weight for index, weight in prepared.spec.fit.class_weight.items()}
+    units = output.shape[-1] if output.shape else None
+    classes = max(int(units), 2) if units is not None else None  # one unit: the two classes of a binary output
+    beyond = sorted(index for index in by_class if classes is not None and not 0 <= index < classes)
+    if beyond:
+        raise SpecError([prepared.located.problem(f"fit.class_weight names class {beyond[0]}, but output '{output.name}' has {classes} classes "
+                                                  f"(0 to {classes - 1})", ("fit", "class_weight"))])
+    labels = np.asarray(arrays[output.name])
+    sample_classes = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else np.rint(labels.reshape(n, -1)[:, 0]).astype(np.int64)
+    present, position = np.unique(sample_classes, return_inverse=True)
+    weights = np.array([by_class.get(int(c), 1.0) for c in present], dtype=np.float32)
+    return weights[position.reshape(-1)]
 
 
 def _split_batches(prepared: Prepared, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device, world: World | None = None) -> Batches:
@@ -164,6 +212,28 @@ def evaluate_batches(engine: Engine, graph: Graph, batches: Batches, world: Worl
 
 class _NonFiniteLoss(Exception):
     pass
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While training (in the main thread): SIGTERM raises Terminated, so the run ends as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -223,6 +293,8 @@ class TrainingRun:
         self.history: dict[str, list[float | None]] = {}  # columns of per-epoch rows: record_epoch
         self.start_epoch = spec.fit.initial_epoch
         self.stop_reason: str | None = None
+        self._saved_epoch: int | None = None  # the epochs done that checkpoint.pt holds, once known
+        self._digests: list[str] = []  # checkpoint.pt's sha256, newest first (two while a new one replaces the old)
         if resume:
             self._restore()
 
@@ -233,46 +305,42 @@ class TrainingRun:
                 raise UsageError("--resume needs --run-dir DIR: the directory of the run to continue")
             if not (run_dir / "checkpoint.pt").is_file():
                 raise UsageError(f"--resume: '{run_dir}' holds no checkpoint.pt to continue from")
+            rundir.check_no_links(run_dir)
             self._check_same_spec(run_dir)
-            return run_dir
-        if run_dir is None:
-            run_dir = default_run_dir(self.prepared.spec.name)
+        elif run_dir is None:
+            return default_run_dir(self.prepared.spec.name)
         else:
-            self._check_fresh(run_dir)
+            rundir.check_fresh(run_dir, self.overwrite)
+        rundir.check_no_links(run_dir)
         return run_dir
 
-    def _check_fresh(self, run_dir: Path) -> None:
-        if run_dir.exists() and not run_dir.is_dir():
-            raise UsageError(f"--run-dir '{run_dir}' is a file, not a directory")
-        if run_dir.is_dir() and any(p.name != ".lock" for p in run_dir.iterdir()) and not self.overwrite:
-            raise UsageError(f"'{run_dir}' already holds a run: continue it with --resume, replace it with --overwrite, or choose another --run-dir")
-
-    def _lock(self) -> None:
-        """Hold an exclusive lock on the run directory while training: a second run on it refuses."""
-        self._lock_file = open(self.run_dir / ".lock", "a")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            raise UsageError(f"another modelspec train is using '{self.run_dir}' (it holds the run's lock); nothing was changed") from None
-
     def _prepare_directory(self) -> None:
+        """Create and lock the run directory, clear it (--overwrite) or what killed writes left, and write run.json."""
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._lock()
+            self._lock_fd = rundir.lock(self.run_dir)
         except OSError as error:
             raise RunDirError(f"cannot create the run directory '{self.run_dir}': {error.strerror}") from None
-        if self.resume:
-            return
-        self._check_fresh_locked()
+        try:
+            rundir.check_no_links(self.run_dir)
+            if not self.resume:  # under the lock: a run that appeared meanwhile is never overwritten without --overwrite
+                rundir.clear(self.run_dir, self.overwrite)
+            remove_temporaries(self.run_dir)
+            earlier = rundir.read_info(self.run_dir) if self.resume else None
+            self._files = (self.run_dir, {p.name for p in self.run_dir.iterdir()}, rundir.listed_files(earlier))
+            self._status("running")
+        except BaseException as error:
+            os.close(self._lock_fd)
+            if isinstance(error, OSError):
+                raise self._write_error(error) from None
+            raise
 
-    def _check_fresh_locked(self) -> None:
-        """Under the lock: a run that appeared meanwhile is never overwritten without --overwrite."""
-        ours = [p for p in self.run_dir.iterdir() if p.name != ".lock"]
-        if ours and not self.overwrite:
-            raise UsageError(f"'{self.run_dir}' already holds a run: continue it with --resume, replace it with --overwrite")
-        for path in ours:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    def _write_error(self, error: OSError) -> RunDirError:
+        """A write the run directory refused, and what it keeps."""
+        kept = (f"the previous checkpoint is kept (checkpoint.pt, {self._saved_epoch} epoch(s) done)" if self._saved_epoch is not None
+                else "no checkpoint was written")
+        where = f" ('{Path(error.filename).name}')" if error.filename else ""
+        return RunDirError(f"cannot write to the run directory '{self.run_dir}'{where}: {error.strerror or error}; {kept}")
 
     def _spec_text(self) -> str:
         return yaml.safe_dump(self.prepared.located.data, sort_keys=False, allow_unicode=True)
@@ -310,7 +378,8 @@ class TrainingRun:
         if status != "running":
             times["ended"] = now
         info = {"status": status, "spec": str(self.prepared.path), "name": self.prepared.spec.name, "overrides": self.prepared.overrides,
-                "seed": self.seed, "epochs_done": len(self.history.get("epoch", [])), "updated": now, **times, **extra}
+                "seed": self.seed, "epochs_done": len(self.history.get("epoch", [])), "updated": now, **times,
+                "files": rundir.created_since(*self._files), "sha256": {"checkpoint.pt": self._digests}, **extra}
         atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
 
     # ----- checkpoints --------------------------------------------------------------------------
@@ -336,20 +405,44 @@ class TrainingRun:
         }
         save_weights(self.engine.module, self.run_dir / "model.safetensors")
         atomic_write_text(self.run_dir / "history.csv", history_csv(self.history))
-        atomic_write(self.checkpoint_path, lambda temporary: torch.save(state, temporary))
+        atomic_write_stream(self.checkpoint_path, lambda handle: torch.save(state, handle), before_replace=self._record_checkpoint)
+        self._saved_epoch = epochs_done
+
+    def _record_checkpoint(self, temporary: Path) -> None:
+        """Just before the new checkpoint replaces the old one: run.json records its sha256 (and the old one's, kept until then)."""
+        self._digests = [sha256(temporary), *self._digests][:2]
+        self._status("running")
+
+    def _recorded_digests(self) -> list[str] | None:
+        """The sha256 values run.json recorded for checkpoint.pt (None: a run that recorded none)."""
+        info = rundir.read_info(self.run_dir) or {}
+        recorded = info["sha256"].get("checkpoint.pt") if isinstance(info.get("sha256"), dict) else None
+        return [digest for digest in recorded if isinstance(digest, str)] if isinstance(recorded, list) else None
 
     def _restore(self) -> None:
+        """Check checkpoint.pt (its recorded sha256, its archive, every entry) before anything uses it, then load it."""
+        path, module = self.checkpoint_path, self.engine.module
+        self._digests = [check_recorded(path, self._recorded_digests())]
+        check_archive(path, sum(t.numel() * t.element_size() for t in module.state_dict().values()))
         try:
-            state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-            self.engine.module.load_state_dict(state["model"])
-            self.engine.optimizer.load_state_dict(state["optimizer"])
+            state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as error:  # torch.load(weights_only=True) refuses pickled code with UnpicklingError
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise WeightsError(f"cannot resume from '{self.checkpoint_path}': {first_line} (not a checkpoint written by modelspec?)") from None
+            raise WeightsError(f"cannot resume from '{path}': {_first_line(error)} (not a checkpoint written by modelspec?)") from None
+        check_state(path, state, module.state_dict(), self.engine.optimizer, len(self.spec_callbacks))
         processes, now = state.get("processes", 1), self.world.size if self.world is not None else 1
         if processes != now:
             raise UsageError(f"--resume: '{self.run_dir}' was trained with {processes} process(es) (a global batch of {processes} x fit.batch_size) "
                              f"and this run has {now}: resume it with --nproc {processes}")
+        try:
+            self._load_state(state)
+        except Exception as error:
+            raise WeightsError(f"cannot resume from '{path}': {_first_line(error)} (not a checkpoint of this run?)") from None
+        self._saved_epoch = state["epoch"]
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        """Put a checked checkpoint's states into the engine, the random generators and the callbacks."""
+        self.engine.module.load_state_dict(state["model"])
+        self.engine.optimizer.load_state_dict(state["optimizer"])
         if self.world is not None:  # each process its own streams (rank 0's GPU state is not every GPU's)
             self.world.restore_rng(state["process_rng"])
         else:
@@ -399,22 +492,20 @@ class TrainingRun:
         if self.is_main_process:
             self._prepare_directory()
         try:
-            return self._fit()
+            with _sigterm_interrupts():
+                return self._fit()
         except KeyboardInterrupt:
             self._final_status("interrupted")
             raise
         except OSError as error:
             self._final_status("failed", error=str(error))
-            raise RunDirError(
-                f"cannot write to the run directory '{self.run_dir}': {error.strerror or error}; "
-                "the last completed epoch's checkpoint is kept"
-            ) from None
+            raise self._write_error(error) from None
         except BaseException as error:
             self._final_status("failed", error=str(error))
             raise
         finally:
             if self.is_main_process:
-                self._lock_file.close()
+                os.close(self._lock_fd)
 
     def _final_status(self, status: str, **extra: Any) -> None:
         """Record how the run ended, if the directory can still be written (it may be the failure)."""
@@ -501,6 +592,7 @@ def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, d
     """Loss and metrics of trained weights on --data or the spec's test (else validation) data."""
     if not prepared.plan.outputs or all(o.loss is None for o in prepared.plan.outputs.values()):
         raise SpecError([prepared.located.problem("evaluation needs a loss: add compile: {loss: ...}", ("compile",))])
+    resolve_device(device)  # a bad --device before any data is read
     source, split = _source(prepared, data, "test", "validation")
     arrays = load_arrays(prepared, source, split)
     engine = _engine_with_weights(prepared, weights, device)
@@ -512,6 +604,7 @@ def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Pa
     """Outputs for --data's inputs, saved to `output` (.npz, arrays named after the outputs; `y` for a sequential model)."""
     if not str(output).lower().endswith(".npz"):
         raise DataError(f"--output '{output}': expected a file name ending in .npz")
+    resolve_device(device)
     source, split = _source(prepared, data)
     arrays = load_arrays(prepared, source, split, targets=False)
     engine = _engine_with_weights(prepared, weights, device)
@@ -522,13 +615,11 @@ def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Pa
         for name, value in engine.predict_step([batch[n] for n in prepared.graph.inputs]).items():
             chunks[name].append(value.cpu().numpy())
     results = {name: np.concatenate(parts) for name, parts in chunks.items()}
-    atomic_write(output, lambda temporary: _save_npz(temporary, results))
+    try:
+        atomic_write_stream(output, lambda handle: np.savez(handle, **results))
+    except OSError as error:
+        raise UsageError(f"--output '{output}': cannot write it: {error.strerror or error}; nothing was written") from None
     return results
-
-
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays)
 
 
 __all__ = ["Prepared", "Problem", "RunResult", "TrainingRun", "evaluate", "predict", "prepare"]
