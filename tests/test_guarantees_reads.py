@@ -7,19 +7,22 @@ address space and time, so a regression fails the test instead of taking the mac
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
-
+import torch
 from pydantic import TypeAdapter
 
 from modelspec import source
 from modelspec.data import ArraySpec, DataSource, load_source
 from modelspec.errors import DataError, SpecError
+from modelspec.training.batches import Batches
 
 ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole
 
@@ -131,3 +134,39 @@ def test_data_paths_that_are_not_regular_files_say_what_they_are(tmp_path):
     os.symlink(tmp_path / "gone.npz", tmp_path / "dangling.npz")
     with pytest.raises(DataError, match=r"cannot read 'dangling.npz': it is a symbolic link to a missing file"):
         load("dangling.npz", SPARSE, tmp_path)
+
+
+# ----- item 10: the shuffle index takes 4 bytes a row, and "batch" 4 bytes a batch ------------------
+def _peak_rss_growth(action) -> int:
+    """Bytes the process's peak resident memory grows by while `action()` runs (Linux: VmHWM, reset first)."""
+    def hwm() -> int:
+        with open("/proc/self/status") as status:
+            return int(re.search(r"VmHWM:\s+(\d+) kB", status.read()).group(1)) * 1024
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # the peak restarts from the current resident size
+    except OSError:
+        pytest.skip("this kernel does not let a process reset its peak memory")
+    before = hwm()
+    action()
+    return hwm() - before
+
+
+#: Bytes a row the first batch may add to the peak: the index (4, or 4 / 32 for "batch"), plus up to
+#: the whole 1-byte-a-row file's pages, faulted in around the rows read (int64 indices took 8 and 16).
+@pytest.mark.parametrize(("shuffle", "bytes_per_row"), [(True, 6.0), ("batch", 1.5)])
+def test_the_shuffle_index_of_on_disk_data_is_small(tmp_path, shuffle, bytes_per_row):
+    rows = 1 << 22
+    np.save(tmp_path / "x.npy", np.zeros(rows, np.uint8))
+    batches = Batches({"x": np.load(tmp_path / "x.npy", mmap_mode="r")}, batch_size=32)
+    first = lambda: next(iter(batches.epoch(shuffle=shuffle, generator=torch.Generator().manual_seed(0))))  # noqa: E731
+    growth = _peak_rss_growth(first)
+    assert growth <= bytes_per_row * rows, f"{growth / rows:.1f} bytes a row"
+
+
+def test_shuffled_batches_keep_the_int64_permutation():
+    """The same rows as torch.randperm's int64 permutation for the same seed: resumed runs stay bit for bit."""
+    rows = np.arange(1000)
+    batches = Batches({"i": rows}, batch_size=64)
+    seen = np.concatenate([b["i"].numpy() for b, _ in batches.epoch(shuffle=True, generator=torch.Generator().manual_seed(7))])
+    np.testing.assert_array_equal(seen, torch.randperm(1000, generator=torch.Generator().manual_seed(7)).numpy())

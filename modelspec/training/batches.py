@@ -16,7 +16,9 @@ buffer only once its copy has finished. On the CPU none of this applies.
 
 Shuffling is an exact permutation per epoch from a seeded generator; `shuffle="batch"` keeps
 batches of consecutive rows and shuffles their order (Keras's "batch", for on-disk data: each batch
-is one sequential read); as in Keras the last, partial batch stays last.
+is one sequential read); as in Keras the last, partial batch stays last. The index takes 4 bytes a
+row (int32 below 2**31 rows, the values torch.randperm gives in int64), and for "batch" 4 bytes a
+batch: its rows are a slice.
 
 With `shard=(rank, world)` (multi-process training), `batch_size` is the global batch: every
 process cuts the same batches from the same permutation and yields its rank-th contiguous share of
@@ -101,6 +103,11 @@ def host_rows(array: np.ndarray, rows: np.ndarray, *, pin: bool = False, mapped:
     return out
 
 
+def index_dtype(count: int) -> torch.dtype:
+    """The smallest torch integer type for indices below `count`: int32 below 2**31, else int64."""
+    return torch.int32 if count <= torch.iinfo(torch.int32).max else torch.int64
+
+
 class Batches:
     """Named arrays of equal length, cut into batches of `batch_size` rows."""
 
@@ -133,18 +140,23 @@ class Batches:
         self.share = (rows * (rank + 1) // world - rows * rank // world) / rows
         return start + rows * rank // world, start + rows * (rank + 1) // world
 
-    def _order(self, shuffle: bool | str, generator: torch.Generator | None) -> Tensor | None:
+    def _order(self, shuffle: bool | str, generator: torch.Generator | None) -> tuple[Tensor | None, Tensor | None]:
+        """(row permutation, block permutation): the first for `shuffle=True`, the second for "batch"
+        (Keras's batch_shuffle: whole batch-sized blocks in a random order, the partial one last).
+
+        Indices take the smallest integer type that holds them: 4 bytes a row below 2**31 rows, and
+        4 bytes a batch for "batch" (the same values torch.randperm gives in int64, for the same generator).
+        """
         if not shuffle:
-            return None
-        if shuffle == "batch":  # Keras's batch_shuffle: whole batch-sized blocks in a random order, the partial one last
+            return None, None
+        if shuffle == "batch":
             full = self.samples // self.batch_size
-            blocks = torch.randperm(full, generator=generator).view(-1, 1) * self.batch_size + torch.arange(self.batch_size)
-            return torch.cat([blocks.view(-1), torch.arange(full * self.batch_size, self.samples)])
-        return torch.randperm(self.samples, generator=generator)
+            return None, torch.randperm(full, generator=generator, dtype=index_dtype(full))
+        return torch.randperm(self.samples, generator=generator, dtype=index_dtype(self.samples)), None
 
     def epoch(self, *, shuffle: bool | str = False, generator: torch.Generator | None = None, steps: int | None = None) -> Iterator[tuple[dict[str, Tensor], int]]:
         """Yield ({name: batch tensor}, batch size) for one pass over the data (at most `steps` batches)."""
-        order = self._order(shuffle, generator)
+        order, blocks = self._order(shuffle, generator)
         device_order = order.to(self.device) if order is not None and not self.host else None  # host reads use `order`
         count = len(self) if steps is None else min(steps, len(self))
         tensors, size, samples, shard = list(self.tensors.items()), self.batch_size, self.samples, self.shard
@@ -153,6 +165,9 @@ class Batches:
             stop = min(start + size, samples)
             if shard is not None:
                 start, stop = self._share(start, stop)
+            if blocks is not None and step < len(blocks):  # "batch": the rows of block blocks[step], consecutive
+                shift = (int(blocks[step]) - step) * size
+                start, stop = start + shift, stop + shift
             if order is None:
                 batch = {name: t[start:stop] for name, t in tensors}
             elif device_order is not None:
