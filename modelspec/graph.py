@@ -34,6 +34,10 @@ from modelspec.reserved_names import RESERVED_NAMES
 from modelspec.source import Located, SpecFileError
 from modelspec.spec import ModelBody, Reuse, Spec
 
+#: How deep models may call models (inline under `models:` or in other spec files): Keras has no
+#: limit, but each level is a few Python frames when resolving, summarising and building.
+MAX_MODEL_DEPTH = 32
+
 _REFERENCE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:@(?P<node>[0-9]+))?(?:\[(?P<index>[0-9]+)\])?$")
 
 
@@ -161,8 +165,9 @@ def _as_list(value: str | list[str] | None) -> list[str] | None:
 class _Resolver:
     """Resolves one spec file (and, recursively, the models it calls). Collects every problem."""
 
-    def __init__(self, spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]], files: tuple[str, ...]):
+    def __init__(self, spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]], files: tuple[str, ...], depth: int = 0):
         self.spec = spec
+        self.depth = depth  # how many models call this file's top model
         self.located = located
         self.load = load
         self.files = files
@@ -176,6 +181,11 @@ class _Resolver:
 
     # ----- sub-models -------------------------------------------------------------------------
     def model_graph(self, reference: str | ExternalModel, path: tuple) -> Graph | None:
+        if self.depth + len(self.resolving) >= MAX_MODEL_DEPTH:
+            called = reference if isinstance(reference, str) else reference.spec
+            self.problem(f"'{called}' would be a model nested more than {MAX_MODEL_DEPTH} levels deep (models calling models): "
+                         "call fewer levels", path)
+            return None
         if isinstance(reference, ExternalModel):
             return self.external_model(reference, path)
         if reference in self.resolving:
@@ -200,7 +210,7 @@ class _Resolver:
             return None
         try:
             spec, located = self.load(file)
-            graph = _Resolver(spec, located, self.load, (*self.files, str(file))).run()
+            graph = _Resolver(spec, located, self.load, (*self.files, str(file)), self.depth + len(self.resolving) + 1).run()
         except SpecFileError as error:  # the file itself: located at the reference
             self.problem(f"cannot read spec '{reference.spec}': {error.reason} (looked for {error.path})", (*path, "spec"))
             return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelspec.errors import Problem, SpecError, did_you_mean
+from modelspec.errors import Problem, SpecError, did_you_mean, quote, shorten
 from modelspec.source import Located, load_text
 
 
@@ -22,26 +22,25 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     """'fit.epochs=3' -> (['fit', 'epochs'], 3)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise SpecError([Problem(f"--set expects KEY=VALUE (e.g. fit.epochs=3), received '{text}'")])
+        raise SpecError([Problem(f"--set expects KEY=VALUE (e.g. fit.epochs=3), received {quote(text)}")])
     return key.strip().split("."), load_text(f"value: {value}", "--set").data["value"]
 
 
 def _step(container: Any, part: str, done: list[str]) -> Any:
     """The key or index of `part` in `container` (list items may be named by their `name`)."""
-    where = ".".join(done) or "the spec"
+    where = shorten(".".join(done)) or "the spec"
     if isinstance(container, dict):
         return part
     if isinstance(container, list):
-        if part.isdigit():
-            index = int(part)
-            if index >= len(container):
-                raise SpecError([Problem(f"--set: {where} has {len(container)} item(s), received index {index}")])
-            return index
+        if part.isascii() and part.isdigit():
+            if len(part) > 9 or int(part) >= len(container):
+                raise SpecError([Problem(f"--set: {where} has {len(container)} item(s), received index {shorten(part)}")])
+            return int(part)
         names = [item.get("name") for item in container if isinstance(item, dict)]
         if part in names:
             return names.index(part)
-        raise SpecError([Problem(f"--set: no item named '{part}' in {where}{did_you_mean(part, [n for n in names if n])}")])
-    raise SpecError([Problem(f"--set: {where} is a value, not a mapping or list: cannot set '{part}' inside it")])
+        raise SpecError([Problem(f"--set: no item named {quote(part)} in {where}{did_you_mean(part, [n for n in names if n])}")])
+    raise SpecError([Problem(f"--set: {where} is a value, not a mapping or list: cannot set {quote(part)} inside it")])
 
 
 def apply_overrides(located: Located, assignments: list[str]) -> Located:

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from modelspec.errors import UsageError, did_you_mean, format_choices
+from modelspec.errors import UsageError, did_you_mean, format_choices, quote, shorten
 
 #: What run.json's status can say (running: recorded while training; a killed run keeps it).
 STATUSES = ("finished", "interrupted", "stopped", "failed", "running")
@@ -36,26 +36,48 @@ def higher_is_better(metric: str) -> bool:
 
 
 def read_history(run_dir: str | Path) -> dict[str, list[float]]:
-    """history.csv as columns: {"epoch": [0, 1, ...], "loss": [...], "val_loss": [..., nan, ...]}; {} when absent."""
+    """history.csv as columns: {"epoch": [0, 1, ...], "loss": [...], "val_loss": [..., nan, ...]}; {} when absent.
+
+    A file modelspec did not write (text that is not UTF-8, ragged rows, values that are not numbers
+    or NA, epochs that are not whole numbers) is a UsageError naming the file and line."""
     path = Path(run_dir) / "history.csv"
     try:
-        with open(path, newline="") as handle:
+        with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     except FileNotFoundError:
         return {}
     except OSError as error:
         raise UsageError(f"cannot read '{path}': {error.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise UsageError(f"{path}: not UTF-8 text in CSV rows, as modelspec train writes history.csv ({error})") from None
     if not rows:
         return {}
-    header, body = rows[0], rows[1:]
+    header = rows[0]
+    repeated = next((name for name in header if header.count(name) > 1), None)
+    if repeated is not None or not all(header):
+        problem = f"the column '{shorten(repeated)}' appears {header.count(repeated)} times" if repeated is not None else "a column has no name"
+        raise UsageError(f"{path}:1: {problem}")
     columns: dict[str, list[float]] = {name: [] for name in header}
-    for row in body:
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise UsageError(f"{path}:{line}: {len(row)} values, expected {len(header)} (one per column: {', '.join(header)})")
         for name, cell in zip(header, row):
-            try:
-                columns[name].append(float(cell))
-            except ValueError:  # NA: not computed in that epoch
-                columns[name].append(math.nan)
+            columns[name].append(_history_value(cell, name, f"{path}:{line}"))
     return columns
+
+
+def _history_value(cell: str, column: str, where: str) -> float:
+    """One cell of history.csv: a number, NaN for NA (not computed that epoch); epochs are whole numbers."""
+    if cell in ("NA", ""):
+        value = math.nan
+    else:
+        try:
+            value = float(cell)
+        except ValueError:
+            raise UsageError(f"{where}: column '{column}' holds {quote(cell)}, expected a number or NA") from None
+    if column == "epoch" and not (value.is_integer() and value >= 0):
+        raise UsageError(f"{where}: column 'epoch' holds {quote(cell)}, expected a whole number of epochs (0, 1, ...)")
+    return value
 
 
 @dataclass(frozen=True)

@@ -312,17 +312,24 @@ def test_long_values_are_quoted_short(tmp_path, entry):
         assert len(str(problem)) < 500 and "(100,000 characters)" in str(problem), str(problem)[:600]
 
 
-def test_a_long_override_is_quoted_short(tmp_path):
-    result = cli("validate", "--help")
-    assert result.exit_code == 0
+@pytest.mark.parametrize("assignment", [LONG, f"sequential.{LONG}.units=3", f"sequential.{'9' * 100_000}.units=3", f"name.{LONG}=3"],
+                         ids=["no-equals", "item-name", "item-index", "inside-a-value"])
+def test_a_long_override_is_quoted_short(assignment):
     from modelspec.overrides import apply_overrides
 
     with pytest.raises(SpecError) as caught:
-        apply_overrides(load_text("name: m\nsequential: []\n"), [LONG])
-    assert len(str(caught.value)) < 500 and "100,000 characters" in str(caught.value)
+        apply_overrides(load_text("name: m\nsequential: [{type: Dense, units: 2}]\n"), [assignment])
+    assert len(str(caught.value)) < 500 and "(100,000 characters)" in str(caught.value)
+
+
+def test_a_long_keras_class_name_is_quoted_short():
+    from modelspec.interop.keras_config import convert_document
+
+    layer = {"class_name": LONG, "config": {"name": "odd", LONG: 1}}
     with pytest.raises(SpecError) as caught:
-        apply_overrides(load_text("name: m\nsequential: []\n"), [f"sequential.{LONG}.units=3"])
-    assert len(str(caught.value)) < 500
+        convert_document({"class_name": "Sequential", "config": {"name": "m", "layers": [layer]}})
+    for problem in caught.value.problems:
+        assert len(str(problem)) < 500 and "(100,000 characters)" in str(problem), str(problem)[:600]
 
 
 def test_quote_and_shorten():

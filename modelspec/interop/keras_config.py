@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from modelspec.errors import Problem, SpecError, did_you_mean
+from modelspec.errors import Problem, SpecError, did_you_mean, quote, shorten
 from modelspec.layers import load_all_layers
 
 LAYERS = load_all_layers()  # a Keras file may name any type
@@ -150,7 +150,7 @@ class Converter:
         name = str(config.get("name") or document.get("name") or "model")
         sequential = class_name == "Sequential" or (class_name is None and "input_layers" not in config)
         if class_name is not None and class_name not in MODEL_CLASSES:
-            self.problem(f"expected a Sequential or Functional model, received class_name '{class_name}'", (*path, "class_name"))
+            self.problem(f"expected a Sequential or Functional model, received class_name {quote(class_name)}", (*path, "class_name"))
         body = self.sequential(config, config_path) if sequential else self.functional(config, config_path)
         return name, body
 
@@ -158,7 +158,7 @@ class Converter:
         """A model used as a layer: add it to `models:` and return its name there."""
         name, body = self.model(entry, path)
         if name in self.models and self.models[name] != body:
-            self.problem(f"two different models are both named '{name}'", path)
+            self.problem(f"two different models are both named {quote(name)}", path)
         self.models[name] = body
         return name
 
@@ -206,7 +206,7 @@ class Converter:
             value = value.get("config", {}).get("name", "float32")
         value = str(value or "float32")
         if value not in DTYPES:
-            self.problem(f"input dtype '{value}' is not one modelspec reads (expected one of {', '.join(sorted(DTYPES))})", path)
+            self.problem(f"input dtype {quote(value)} is not one modelspec reads (expected one of {', '.join(sorted(DTYPES))})", path)
             return "float32"
         return value
 
@@ -255,11 +255,11 @@ class Converter:
             if ref.layer in inputs:
                 return ref.layer
             if ref.layer not in calls:
-                self.problem(f"'{ref.layer}' is not a layer of this model" + did_you_mean(ref.layer, names), ref.path)
+                self.problem(f"{quote(ref.layer)} is not a layer of this model" + did_you_mean(ref.layer, names), ref.path)
                 return None
             node = ref.node - offset(ref.layer)
             if not 0 <= node < len(calls[ref.layer]):
-                self.problem(f"layer '{ref.layer}' has no call (node) {ref.node}", ref.path)
+                self.problem(f"layer {quote(ref.layer)} has no call (node) {ref.node}", ref.path)
                 return None
             text = ref.layer + (f"@{node}" if len(calls[ref.layer]) > 1 else "")
             return text + (f"[{ref.tensor}]" if ref.tensor > 0 or ref.layer in multi_output else "")
@@ -288,7 +288,7 @@ class Converter:
                 progress.append((name, k))
             if not progress:
                 for name, k in pending:
-                    self.problem(f"call {k} of layer '{name}' reads a tensor that no call makes (graph disconnected)", calls[name][k].path)
+                    self.problem(f"call {k} of layer {quote(name)} reads a tensor that no call makes (graph disconnected)", calls[name][k].path)
                 break
             pending = [item for item in pending if item not in progress]
 
@@ -374,7 +374,7 @@ class Converter:
             return result
         if class_name not in LAYERS or class_name in ("Input", "Model"):
             known = [n for n in LAYERS if n not in ("Input", "Model")]
-            self.problem(f"layer '{name}': Keras's {class_name} has no modelspec equivalent" + did_you_mean(str(class_name), known), path)
+            self.problem(f"layer {quote(name)}: Keras's {shorten(str(class_name))} has no modelspec equivalent" + did_you_mean(str(class_name), known), path)
             return None
         cls = LAYERS[class_name]
         fields = cls.model_fields
@@ -393,7 +393,7 @@ class Converter:
                 if value is not None:
                     inner = self.layer(value, key_path, wrapped=True) if isinstance(value, dict) else None
                     if inner is None and not isinstance(value, dict):
-                        self.problem(f"expected a layer config for '{key}'", key_path)
+                        self.problem(f"expected a layer config for {quote(key)}", key_path)
                     if inner is not None:
                         result[key] = inner
                 continue
@@ -401,9 +401,9 @@ class Converter:
                 allowed = HARMLESS_KEYS.get(key, ())
                 if value is None or (key in HARMLESS_KEYS and (allowed is None or value in allowed)):
                     continue
-                self.problem(f"layer '{name}': {class_name}'s argument {key}={_short(value)} has no modelspec equivalent", key_path)
+                self.problem(f"layer {quote(name)}: {shorten(str(class_name))}'s argument {shorten(str(key))}={_short(value)} has no modelspec equivalent", key_path)
                 continue
-            converted = self.value(key, value, key_path, f"layer '{name}': ")
+            converted = self.value(key, value, key_path, f"layer {quote(name)}: ")
             if converted is _SKIP:
                 continue
             default = fields[key].default
@@ -549,25 +549,41 @@ def json_path(path: Path_) -> str:
 
 # ----- files --------------------------------------------------------------------------------------
 def read_config(path: str | Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    """The JSON document and the line:column of its values (for the problems' locations)."""
-    from modelspec.source import load_text
+    """The JSON document and the line:column of its values (for the problems' locations).
 
-    path = Path(path)
+    As a spec: at most 16 MiB (checked before reading) and MAX_DEPTH levels of nesting."""
+    from modelspec.source import MAX_DEPTH, load_text, read_spec_bytes
+
+    raw = read_spec_bytes(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([Problem("no such file", str(path))]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError([Problem(f"cannot read the file: {error}", str(path))]) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError([Problem(f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", str(path))]) from None
+    too_deep = SpecError([Problem(f"the JSON is nested deeper than {MAX_DEPTH} levels, more than any Keras model config", str(path))])
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise SpecError([Problem(f"invalid JSON: {error.msg}", str(path), error.lineno, error.colno)]) from None
+    except RecursionError:
+        raise too_deep from None
+    if _nesting(document) > MAX_DEPTH:
+        raise too_deep
     try:  # JSON is YAML: modelspec's located loader gives every value's line and column
         locations = load_text(text, str(path)).values
     except SpecError:
         locations = {}
     return document, locations
+
+
+def _nesting(document: Any) -> int:
+    """How many levels of lists and objects nest in a JSON document (without recursion)."""
+    deepest, pending = 0, [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def convert_document(document: Any, *, file: str = "<keras config>", locations: dict | None = None) -> dict[str, Any]:

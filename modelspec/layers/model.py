@@ -51,7 +51,9 @@ class Model(LayerConfig):
         self._graph = graph
 
     def default_name(self) -> str:
-        return self.model if isinstance(self.model, str) else self.graph.name
+        if isinstance(self.model, str):
+            return self.model
+        return self._graph.name if self._graph is not None else "model"  # unresolved: its problem is reported
 
     def output_shapes(self, input_shapes: list[Shape]) -> list[Shape]:
         inputs = list(self.graph.inputs.values())
