@@ -37,8 +37,14 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"cannot read weights file '{path}': {error} (expected a .safetensors file written by modelspec)") from None
 
 
+def castable(saved: torch.dtype, needed: torch.dtype) -> bool:
+    """Whether a saved tensor of dtype `saved` may be loaded as `needed`: the same dtype, or floating-point to floating-point."""
+    return saved == needed or (saved.is_floating_point and needed.is_floating_point)
+
+
 def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load weights saved for this model; WeightsError lists every missing, unexpected or mis-shaped tensor."""
+    """Load weights saved for this model; WeightsError lists every missing, unexpected, mis-shaped or mistyped tensor
+    (an integer, boolean or complex tensor where the model has another dtype; floating-point ones are cast)."""
     tensors = read_weights(path)
     expected = module.state_dict()
     problems = [f"missing '{name}' {tuple(t.shape)}" for name, t in expected.items() if name not in tensors]
@@ -47,6 +53,11 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
         f"'{name}' has shape {tuple(tensors[name].shape)}, the model needs {tuple(t.shape)}"
         for name, t in expected.items()
         if name in tensors and tensors[name].shape != t.shape
+    ]
+    problems += [
+        f"'{name}' is {tensors[name].dtype}, the model needs {t.dtype} (only floating-point weights are cast, e.g. float16 to float32)"
+        for name, t in expected.items()
+        if name in tensors and not castable(tensors[name].dtype, t.dtype)
     ]
     if problems:
         listed = "\n  ".join(problems)
