@@ -92,7 +92,13 @@ def import_plugin(name: str, folder: Path) -> None:
     """Import plugin `name` (dotted: `lab.layers`) from its file under `folder`, else as an installed module."""
     parts = name.split(".")
     if _source(folder, parts) is None:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is None or not f"{name}.".startswith(f"{error.name}."):
+                raise  # a module the plugin imports is missing
+            where = folder.joinpath(*parts)
+            raise PluginError(f"found neither {where}.py nor {where}/__init__.py beside the spec, nor an installed module '{name}'") from None
         return
     _check_name_free(parts[0], folder)
     for depth in range(1, len(parts) + 1):

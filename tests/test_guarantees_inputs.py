@@ -118,7 +118,7 @@ def test_an_installed_plugin_still_imports_by_name(tmp_path):
 
 
 # ----- 7: any identifier names a layer or an input, or is refused at validate ------------------------
-NAMES = ["class", "def", "None", "self", "torch", "forward", "input", "__init__", "getattr", "x", "_private", "lstm_stack", "relu"]
+NAMES = ["class", "def", "None", "self", "torch", "forward", "input", "__init__", "getattr", "x", "_private", "__hidden", "lstm_stack", "relu"]
 
 
 def _named(input_name: str, layer_name: str) -> str:
@@ -152,6 +152,11 @@ def test_any_name_builds_and_runs_or_is_refused_at_validate(tmp_path, name):
     assert f"{name}.kernel" in module.state_dict()  # weights keep the user's names
 
 
+def test_a_missing_plugin_says_where_it_looked(tmp_path):
+    with pytest.raises(SpecError, match="found neither .*lab_missing.py nor .*lab_missing/__init__.py beside the spec, nor an installed module"):
+        check_file(write(tmp_path, PLUGIN_SPEC.format(plugin="lab_missing")), allow_plugins=True)
+
+
 @pytest.mark.parametrize("name", ["class", "None", "def"])
 def test_keywords_are_refused_as_layer_names_with_the_reason(tmp_path, name):
     with pytest.raises(SpecError) as caught:
@@ -160,8 +165,9 @@ def test_keywords_are_refused_as_layer_names_with_the_reason(tmp_path, name):
     assert "Python keyword" in problem.message and (problem.line, problem.column) == (4, 12)
 
 
-def test_odd_names_train_and_export_as_python(tmp_path):
-    spec = write(tmp_path, _named("self", "torch") + """
+@pytest.mark.parametrize("input_name, layer_name", [("self", "torch"), ("__in", "__hidden")])
+def test_odd_names_train_and_export(tmp_path, input_name, layer_name):
+    spec = write(tmp_path, _named(input_name, layer_name) + """
         compile: {loss: mse}
         fit: {epochs: 1}
         data: {train: {synthetic: {samples: 8}}}
@@ -170,8 +176,18 @@ def test_odd_names_train_and_export_as_python(tmp_path):
     run_dir = tmp_path / "run"
     trained = cli("train", str(spec), "--run-dir", str(run_dir), "--quiet", "--device", "cpu")
     assert trained.exit_code == 0, trained.output
-    exported = cli("export", str(spec), "--weights", str(run_dir / "model.safetensors"), "-o", str(tmp_path / "named.py"))
-    assert exported.exit_code == 0, exported.output
+    for suffix in (".py", ".pt2"):
+        exported = cli("export", str(spec), "--weights", str(run_dir / "model.safetensors"), "-o", str(tmp_path / f"named{suffix}"))
+        assert exported.exit_code == 0, exported.output
+
+
+def test_reserved_names_cover_every_attribute_of_a_graph_module():
+    import torch
+
+    from modelspec.reserved_names import RESERVED_NAMES
+
+    module = torch.fx.GraphModule(torch.nn.Module(), torch.fx.Graph())
+    assert set(dir(module)) | set(vars(module)) <= RESERVED_NAMES
 
 
 # ----- 12: the command line ------------------------------------------------------------------------

@@ -95,10 +95,13 @@ def sample_inputs(graph: Graph, batch: int = SAMPLE_BATCH, seed: int = 0) -> tup
     return tuple(tensors)
 
 
-def dynamic_shapes(graph: Graph) -> dict[str, dict[int, object]]:
-    """torch.export's dynamic_shapes: one `batch` dimension shared by every input whose batch is open."""
+def dynamic_shapes(graph: Graph) -> tuple[dict[int, object], ...]:
+    """torch.export's dynamic_shapes: one `batch` dimension shared by every input whose batch is open.
+
+    In input order, not by name: forward's parameters are the inputs' names only where those are
+    Python identifiers that the generated code does not use (an input `class` is `class_1`)."""
     batch = torch.export.Dim("batch")
-    return {name: ({0: batch} if spec.shape[0] is None else {}) for name, spec in graph.inputs.items()}
+    return tuple({0: batch} if spec.shape[0] is None else {} for spec in graph.inputs.values())
 
 
 def outputs_tuple(result: object) -> tuple[torch.Tensor, ...]:

@@ -355,7 +355,7 @@ class Writer:
         forward = self.forward_source(module.graph)
         lines = [f"class {name}(nn.Module):", f'    """{self.class_docstring(type(module).__name__, graph)}"""', ""]
         lines += ["    def __init__(self) -> None:", "        super().__init__()"]
-        lines += [f"        self.{child_name} = {expression}" for child_name, expression in children]
+        lines += [f"        {_set_attribute(child_name, expression)}" for child_name, expression in children]
         lines += ["", *forward]
         if main:
             lines += [
@@ -390,7 +390,7 @@ class Writer:
                 params.append(names[node])
                 continue
             if node.op == "get_attr":  # a submodule or weight passed to a function: used as self.<target>
-                names[node] = f"self.{node.target}"
+                names[node] = _attribute(node.target)
                 continue
             if node.op == "output":
                 result = node.args[0]
@@ -399,7 +399,7 @@ class Writer:
                 continue
             args = ", ".join([self._argument(a, names) for a in node.args] + [f"{k}={self._argument(v, names)}" for k, v in node.kwargs.items()])
             if node.op == "call_module":
-                call = f"self.{node.target}({args})"
+                call = f"{_attribute(node.target)}({args})"
             elif node.op == "call_function" and node.target is operator.getitem:
                 call = f"{self._argument(node.args[0], names)}[{self._argument(node.args[1], names)}]"
             elif node.op == "call_function":
@@ -429,6 +429,20 @@ def _variable(node: fx.Node, names: dict[fx.Node, str], taken: set[str]) -> str:
         if isinstance(source, fx.Node) and source.op == "call_module" and len(source.users) == 1:
             return names[source]
     return _local_name(node.name, taken)
+
+
+def _private(name: str) -> bool:
+    """A name Python mangles inside a class (`__hidden` -> `_Model__hidden`), which would rename the layer's weights."""
+    return name.startswith("__") and not name.endswith("__")
+
+
+def _attribute(name: str) -> str:
+    """How forward reads the submodule `name`: self.dense, or getattr(self, "__hidden") for a private name."""
+    return f'getattr(self, "{name}")' if _private(name) else f"self.{name}"
+
+
+def _set_attribute(name: str, expression: str) -> str:
+    return f'setattr(self, "{name}", {expression})' if _private(name) else f"self.{name} = {expression}"
 
 
 def _local_name(name: str, taken: set[str]) -> str:
