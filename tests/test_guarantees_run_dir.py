@@ -9,6 +9,7 @@ sample weight, class weight or weights dtype is refused before anything is writt
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import resource
@@ -29,7 +30,6 @@ from safetensors.numpy import load_file, save_file
 
 from modelspec.errors import DataError, ModelspecError, SpecError, UsageError
 from modelspec.training import run as run_module
-from modelspec.training.checkpoint import sha256
 from modelspec.training.run import TrainingRun, prepare, resolve_device
 from tests.helpers import write
 
@@ -50,6 +50,10 @@ def cli(*args: str):
 
 def train(spec: Path, run_dir: Path, *flags: str):
     return cli("train", spec, "--run-dir", run_dir, "--quiet", "--device", "cpu", *flags)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -241,7 +245,11 @@ def test_a_checkpoint_entry_missing_or_of_another_type_is_refused_before_anythin
     assert snapshot(trained) == before
 
 
-def test_a_checkpoint_that_declares_3_gib_is_refused_before_it_is_inflated(trained, spec):
+def test_a_checkpoint_that_declares_3_gib_is_refused_before_it_is_inflated(trained, spec, monkeypatch):
+    def inflate(*args, **kwargs):
+        raise AssertionError("torch.load read the archive before its sizes were checked")
+
+    monkeypatch.setattr(torch, "load", inflate)
     path = trained / "checkpoint.pt"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
