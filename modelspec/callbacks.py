@@ -13,13 +13,16 @@
 
 from __future__ import annotations
 
-import posixpath
-from pathlib import PurePosixPath, PureWindowsPath
+import re
+from collections.abc import Iterator
+from string import Formatter
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from modelspec.config import NonNegativeInt, PositiveInt, StrictModel
+from modelspec.errors import did_you_mean, format_choices
+from modelspec.run_files import check_inside_run_dir, overlap
 
 Mode = Literal["auto", "min", "max"]
 
@@ -37,6 +40,55 @@ class EarlyStopping(StrictModel):
     start_from_epoch: NonNegativeInt = 0
 
 
+#: The largest width or precision of a `{field:spec}` in ModelCheckpoint's filepath.
+MAX_FIELD_WIDTH = 64
+
+# Python's format spec: [[fill]align][sign][z][#][0][width][grouping][.precision][type]
+_FORMAT_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d+))?[bcdeEfFgGnosxX%]?", re.DOTALL)
+
+
+def _shown(name: str, spec: str, conversion: str | None) -> str:
+    """A replacement field as written: {epoch:02d}."""
+    return "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+
+
+def _field_problem(name: str, spec: str, conversion: str | None) -> str | None:
+    """Why one `{field}` of a filepath cannot be formatted at each epoch, or None (before its value is known)."""
+    shown = _shown(name, spec, conversion)
+    if not name or name.isdigit():
+        return f"'{shown}': name the field, e.g. {{epoch}} or {{val_loss:.4f}}"
+    if not name.isidentifier():
+        return f"'{shown}': only plain names, no attributes or items (e.g. {{epoch}} or {{val_loss:.4f}})"
+    if "{" in spec:
+        return f"'{shown}': a format spec cannot hold another field"
+    if "/" in spec or "\\" in spec:
+        return f"'{shown}': a format spec cannot hold a path separator"
+    match = _FORMAT_SPEC.fullmatch(spec)
+    if match is None:
+        return f"'{shown}' is not a valid format spec: expected e.g. {{epoch:02d}} or {{val_loss:.4f}}"
+    for part in ("width", "precision"):
+        if match[part] and int(match[part]) > MAX_FIELD_WIDTH:
+            return f"the {part} {match[part]} of '{shown}' is too large: at most {MAX_FIELD_WIDTH}"
+    try:
+        _sample(name, spec, conversion)
+    except (ValueError, TypeError) as error:
+        return f"'{shown}' cannot format the value of {name} ({'an integer' if name == 'epoch' else 'a number'}): {error}"
+    return None
+
+
+def _sample(name: str, spec: str, conversion: str | None) -> str:
+    """A field formatted as at epoch 1 with a value of 1.0 (a checked spec: its size is bounded)."""
+    return ("{0" + _shown(name, spec, conversion)[len(name) + 1:]).format(1 if name == "epoch" else 1.0)
+
+
+def _template(value: str) -> list[tuple[str, str | None, str, str | None]]:
+    """string.Formatter's (literal, field, spec, conversion) parts of a filepath; ValueError when it does not parse."""
+    try:
+        return list(Formatter().parse(value))
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a valid file name template: {error} (write {{{{ and }}}} for literal braces)") from None
+
+
 class ModelCheckpoint(StrictModel):
     """Save the weights after each epoch into the run directory (`filepath` relative to it)."""
 
@@ -46,6 +98,27 @@ class ModelCheckpoint(StrictModel):
     save_best_only: bool = False
     mode: Mode = "auto"
     initial_value_threshold: float | None = None
+
+    @field_validator("filepath")
+    @classmethod
+    def _a_template_inside_the_run_directory(cls, value: str) -> str:
+        check_inside_run_dir(value)
+        parts = _template(value)
+        for _, name, spec, conversion in parts:
+            why = None if name is None else _field_problem(name, spec, conversion)
+            if why is not None:
+                raise ValueError(why)
+        rendered = "".join(literal + ("" if name is None else _sample(name, spec, conversion)) for literal, name, spec, conversion in parts)
+        if any(name is not None for _, name, _, _ in parts):
+            try:
+                check_inside_run_dir(rendered)
+            except ValueError as error:
+                raise ValueError(f"'{rendered}' at epoch 1 (from '{value}'): {error}") from None
+        return value
+
+    def fields(self) -> list[str]:
+        """The names filepath formats: epoch and logged names."""
+        return [name for _, name, _, _ in Formatter().parse(self.filepath) if name is not None]
 
 
 class ReduceLROnPlateau(StrictModel):
@@ -118,6 +191,12 @@ class CSVLogger(StrictModel):
     separator: str = ","
     append: bool = False
 
+    @field_validator("filename")
+    @classmethod
+    def _inside_the_run_directory(cls, value: str) -> str:
+        check_inside_run_dir(value)
+        return value
+
 
 class TerminateOnNaN(StrictModel):
     """Stop when the loss becomes NaN or infinite, keeping the last good weights (on by default)."""
@@ -149,13 +228,7 @@ class TensorBoard(StrictModel):
     @field_validator("log_dir")
     @classmethod
     def _inside_the_run_directory(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name a directory inside the run directory, e.g. logs")
-        if PurePosixPath(value).is_absolute() or PureWindowsPath(value).anchor:
-            raise ValueError(f"must stay inside the run directory (it is relative to it): '{value}' is an absolute path")
-        normal = posixpath.normpath(value.replace("\\", "/"))
-        if normal == ".." or normal.startswith("../"):
-            raise ValueError(f"must stay inside the run directory (it is relative to it): '{value}' leads out of it through '..'")
+        check_inside_run_dir(value, directory=True)
         return value
 
     @field_validator("update_freq", mode="wrap")
@@ -201,3 +274,83 @@ CallbackSpec = Annotated[
     CallbackConfig,
     BeforeValidator(_callback_from_name, json_schema_input_type=Literal[tuple(CALLBACKS)] | CallbackConfig),
 ]
+
+
+#: The callbacks that add `learning_rate` to an epoch's logs, for the callbacks after them (and themselves).
+LOGS_LEARNING_RATE = (ReduceLROnPlateau, LearningRateScheduler)
+
+#: A located problem of fit.callbacks: (message, path under fit.callbacks).
+CallbackProblem = tuple[str, tuple[int | str, ...]]
+
+
+def check_callbacks(callbacks: list[Any], logged: list[str], *, validation_freq: int = 1) -> list[CallbackProblem]:
+    """What the callbacks read from the logs against the names training logs (`logged`, val_* among them with
+    validation data: TrainingPlan.logged_names), and the files they write against each other's."""
+    return [*_read_problems(callbacks, logged, validation_freq), *_collisions(callbacks)]
+
+
+def _read_problems(callbacks: list[Any], logged: list[str], validation_freq: int) -> Iterator[CallbackProblem]:
+    for index, config in enumerate(callbacks):
+        where = f"fit.callbacks[{index}]"
+        if isinstance(config, (EarlyStopping, ReduceLROnPlateau)) or isinstance(config, ModelCheckpoint) and (
+                config.save_best_only or "monitor" in config.model_fields_set):
+            why = _not_logged(config.monitor, callbacks, index, logged)
+            default = "" if "monitor" in config.model_fields_set else " (the default)"
+            if why is not None:
+                yield f"{where}.monitor: '{config.monitor}'{default} {why}", (index, "monitor")
+        if isinstance(config, ModelCheckpoint):
+            for name in dict.fromkeys(config.fields()):
+                why = None if name == "epoch" else _not_logged(name, callbacks, index, logged, field=True)
+                if why is None and name.startswith("val_") and validation_freq > 1 and not (config.save_best_only and config.monitor.startswith("val_")):
+                    why = (f"is logged only in the epochs that validate (fit.validation_freq: {validation_freq}): "
+                           "leave it out of the file name, or save with save_best_only and a val_* monitor")
+                if why is not None:
+                    yield f"{where}.filepath: '{{{name}}}' {why}", (index, "filepath")
+
+
+def _not_logged(name: str, callbacks: list[Any], index: int, logged: list[str], *, field: bool = False) -> str | None:
+    """Why callback `index` cannot read `name` from the logs, or None when it can."""
+    loggers = [i for i, config in enumerate(callbacks) if isinstance(config, LOGS_LEARNING_RATE)]
+    available = [*logged, *(["learning_rate"] if any(i <= index for i in loggers) else [])]
+    if name in available:
+        return None
+    if name == "learning_rate" and loggers:
+        later = loggers[0]
+        return (f"is logged by {callbacks[later].type} (fit.callbacks[{later}]), which runs after this callback: "
+                "list it before this one")
+    if name == "learning_rate":
+        return "is logged only with a ReduceLROnPlateau or LearningRateScheduler callback before this one"
+    if name.startswith("val_") and name[4:] in available and not any(logged_name.startswith("val_") for logged_name in logged):
+        return f"is logged only with validation data: add data.validation or fit.validation_split, or {'use' if field else 'monitor'} '{name[4:]}'"
+    nor = " nor 'epoch'" if field else ""
+    return f"is not a name training logs{nor}{did_you_mean(name, [*available, *(['epoch'] if field else [])]) or f' (logged: {format_choices(available)})'}"
+
+
+def _outputs(config: Any) -> list[tuple[str, str]]:
+    """(normalised path, key) of what a callback writes in the run directory."""
+    if isinstance(config, CSVLogger):
+        return [(check_inside_run_dir(config.filename), "filename")]
+    if isinstance(config, ModelCheckpoint):
+        return [(check_inside_run_dir(config.filepath), "filepath")]
+    if isinstance(config, TensorBoard):
+        log_dir = check_inside_run_dir(config.log_dir, directory=True)
+        return [(log_dir, "log_dir")] if log_dir != "." else [("train", "log_dir"), ("validation", "log_dir")]
+    return []
+
+
+def _collisions(callbacks: list[Any]) -> Iterator[CallbackProblem]:
+    """Each output that an earlier callback's output is, holds or lies in."""
+    seen: list[tuple[str, str, int]] = []
+    for index, config in enumerate(callbacks):
+        outputs = _outputs(config)
+        for path, key in outputs:
+            for other, other_key, other_index in seen:
+                how = overlap(path, other)
+                if how is not None:
+                    written = f"{callbacks[other_index].type} (fit.callbacks[{other_index}].{other_key})"
+                    relation = {"same": f"is also written by {written}", "inside": f"is inside '{other}', which {written} writes",
+                                "contains": f"would be the folder of '{other}', which {written} writes"}[how]
+                    yield (f"fit.callbacks[{index}].{key}: '{getattr(config, key)}' {relation}: two callbacks cannot write the same file "
+                           "or folder, choose another name"), (index, key)
+                    break
+        seen.extend((path, key, index) for path, key in outputs)

@@ -4,7 +4,9 @@ metrics, and the arrays the data must provide.
 Keras's compile rules: one loss applies to every output, a list assigns losses in output
 order, a mapping by output name (outputs it leaves out are not trained); the same for
 loss_weights (default 1.0); metrics as a list apply to every output, or a mapping by output.
-Reported names follow Keras: `loss`, and for several outputs `<output>_loss`, `<output>_<metric>`.
+Reported names follow Keras: `loss`, and for several outputs `<output>_loss`, `<output>_<metric>`;
+`val_<name>` with validation data. The callbacks are checked against them: what they monitor and
+format into file names must be logged, and the files they write must not collide.
 
 Example:
     plan = plan_training(spec, graph, located)
@@ -25,6 +27,7 @@ from modelspec.metrics import metric_config
 from modelspec.optimizers import optimizer_config
 from modelspec.source import Located
 from modelspec.spec import Spec
+from modelspec.training_spec import FitConfig
 
 #: Loss type -> the kind of labels it takes (for data checks and class weights).
 LABEL_KINDS = {
@@ -61,10 +64,25 @@ class TrainingPlan:
     optimizer: Any
     outputs: dict[str, OutputPlan]
     input_bounds: dict[str, int]
+    validation: bool = False  # validation data or fit.validation_split: val_* names are logged
 
     @property
     def multi_output(self) -> bool:
         return len(self.outputs) > 1
+
+    def loss_names(self) -> dict[str, str]:
+        """The logged name of each trained output's own loss, by output (several outputs only: `<output>_loss`)."""
+        return {name: f"{name}_loss" for name, out in self.outputs.items() if out.loss is not None} if self.multi_output else {}
+
+    def metric_name(self, output: str, metric: Any) -> str:
+        """The logged name of one metric of `output`: its name, prefixed by the output's with several outputs."""
+        return f"{output}_{metric.name}" if self.multi_output else metric.name
+
+    def logged_names(self) -> list[str]:
+        """The names training logs at each epoch end (the engine's logs, val_* versions with validation data);
+        callbacks may add learning_rate."""
+        names = ["loss", *self.loss_names().values(), *(self.metric_name(name, m) for name, out in self.outputs.items() for m in out.metrics)]
+        return [*names, *(f"val_{name}" for name in names)] if self.validation else names
 
     def expected(self, graph: Graph, *, targets: bool = True) -> list:
         """ArraySpecs of the inputs (and targets) the data must provide."""
@@ -101,7 +119,8 @@ def _per_output(value: Any, outputs: list[str], key: str, located: Located, prob
 
 
 def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
-    """The training plan of a validated spec; SpecError (located) when compile names unknown outputs."""
+    """The training plan of a validated spec; SpecError (located) when compile names unknown outputs, or a
+    callback reads a name training does not log or writes where another one does."""
     compile_ = spec.compile
     outputs = list(graph.outputs)
     problems: list[Problem] = []
@@ -118,11 +137,29 @@ def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
                 plans[name].metrics = [metric_config(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
     if problems:
         raise SpecError(problems)
+    fit, data = spec.fit, spec.data
+    validation = fit.validation_split > 0 or data is not None and data.validation is not None
+    plan = TrainingPlan(optimizer_config(compile_.optimizer if compile_ is not None else "rmsprop"), plans, _input_bounds(graph), validation)
+    if fit.callbacks:
+        _check_callbacks(plan, fit, located)
+    return plan
+
+
+def _check_callbacks(plan: TrainingPlan, fit: FitConfig, located: Located) -> None:
+    """SpecError (located) when a callback reads a name training does not log or writes another one's file."""
+    from modelspec.callbacks import check_callbacks  # only for specs with callbacks (their classes are loaded then)
+
+    found = check_callbacks(fit.callbacks, plan.logged_names(), validation_freq=fit.validation_freq)
+    if found:
+        raise SpecError([located.problem(message, ("fit", "callbacks", *path)) for message, path in found])
+
+
+def _input_bounds(graph: Graph) -> dict[str, int]:
+    """The exclusive upper bound of each input's values that a layer sets (an Embedding's input_dim)."""
     bounds: dict[str, int] = {}
     for node in graph.order:
         bound = node.layer.config.input_bound()
         for ref in node.inputs:
             if bound is not None and ref.source in graph.inputs:
                 bounds[ref.source] = bound
-    optimizer = optimizer_config(compile_.optimizer if compile_ is not None else "rmsprop")
-    return TrainingPlan(optimizer, plans, bounds)
+    return bounds

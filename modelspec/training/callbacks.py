@@ -118,12 +118,13 @@ class ModelCheckpoint(Callback):
         self.best = config.initial_value_threshold if config.initial_value_threshold is not None else _worst(self.better)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        path = self.run.run_dir / self.config.filepath.format(epoch=epoch + 1, **logs)
         if self.config.save_best_only:
             current = logs.get(self.config.monitor)
             if current is None or not self.better(current, self.best):
                 return
             self.best = current
+        # After the check above: a val_* field is then formatted only in epochs that validate (the spec's checks allow it only so).
+        path = self.run.run_dir / self.config.filepath.format_map({**logs, "epoch": epoch + 1})
         if self.run.is_main_process:
             save_weights(self.run.engine.module, path)
 

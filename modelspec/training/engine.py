@@ -34,6 +34,7 @@ from modelspec.graph import Graph
 from modelspec.nn.activations import get_activation
 from modelspec.plan import TrainingPlan
 from modelspec.torch_build import build_module, output_activations, set_trainable
+from modelspec.training.compile_cache import use_compile_cache
 from modelspec.training.losses import build_loss, logits_variant
 from modelspec.training.metrics import Mean, Metric, build_metric
 from modelspec.training.optimizers import build_optimizer
@@ -80,6 +81,7 @@ def compile_module(module: torch.nn.Module) -> torch.nn.Module:
     for sub in module.modules():
         if isinstance(sub, KerasRecurrent):
             sub.fused_call = torch.compiler.disable(sub.fused_call)
+    use_compile_cache()
     return torch.compile(module)
 
 
@@ -121,21 +123,17 @@ class Engine:
             self.optimizer.compile_update()
         self.stateful = [m for m in self.module.modules() if hasattr(m, "reset_states")]
 
-        multi = plan.multi_output
-        self.trackers: dict[str, Mean] = {"loss": Mean("loss")}
-        if multi:
-            self.trackers.update({f"{name}_loss": Mean(f"{name}_loss") for name in self.losses})
+        # The logged names are the plan's (TrainingPlan.logged_names, which the callbacks are checked against).
+        loss_names = plan.loss_names()
+        self.trackers: dict[str, Mean] = {name: Mean(name) for name in ("loss", *loss_names.values())}
         self.metrics: dict[str, list[tuple[str, Metric]]] = {
-            name: [
-                (f"{name}_{config.name}" if multi else config.name, build_metric(config, output.loss, output.shape))
-                for config in output.metrics
-            ]
+            name: [(plan.metric_name(name, config), build_metric(config, output.loss, output.shape)) for config in output.metrics]
             for name, output in plan.outputs.items()
         }
         # What each step does, decided once: (output, loss, its weight or None for 1.0, its tracker or None).
         self._loss_terms = [
             (name, loss_fn, None if plan.outputs[name].loss_weight == 1.0 else plan.outputs[name].loss_weight,
-             self.trackers[f"{name}_loss"] if multi else None)
+             self.trackers[loss_names[name]] if name in loss_names else None)
             for name, loss_fn in self.losses.items()
         ]
         self._measured = [(name, self.from_logits.get(name), [metric for _, metric in metrics]) for name, metrics in self.metrics.items() if metrics]

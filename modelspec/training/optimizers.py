@@ -35,6 +35,7 @@ from modelspec.optimizers import (
     OptimizerConfig,
     optimizer_config,
 )
+from modelspec.training.compile_cache import use_compile_cache
 
 Slots = dict[str, list[Tensor]]
 
@@ -109,6 +110,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         """
         if self.schedule is not None or self.per_step_floats:
             return False
+        use_compile_cache()
         self._compiled_update = torch.compile(self.update)
         self._compiled_lr = self.param_groups[0]["lr"]
         return True
