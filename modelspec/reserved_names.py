@@ -1,6 +1,7 @@
 """Attribute names of torch.fx.GraphModule: a layer cannot take one of these names, since each layer
-becomes a submodule attribute of the compiled module. Generated from torch; tests/test_graph.py
-checks the list against the installed torch."""
+becomes a submodule attribute of the compiled module. Generated from torch;
+tests/test_guarantees_inputs.py checks the list against the installed torch. Python keywords are
+refused too (modelspec.graph), since `self.class` cannot be written."""
 
 RESERVED_NAMES = frozenset(
     ['T_destination',

@@ -71,14 +71,14 @@ PLUGIN_SPEC = """
 """
 SAVE = """
 import sys
-from modelspec.torch_build import build_module
-from modelspec.training.files import save_weights
 from modelspec.validate import check_file
 
-spec, graph = check_file(sys.argv[1], allow_plugins=True)
-save_weights(build_module(graph), sys.argv[2])
-import json, yaml  # imported by name after the plugins: the installed ones
-print(json.__file__)
+check_file(sys.argv[1], allow_plugins=True)
+import json, numpy, yaml  # by name after the plugins: the installed modules
+from safetensors.numpy import save_file  # as training saves weights
+
+save_file({"w": numpy.zeros(2)}, sys.argv[2])
+print(json.__file__, numpy.__file__, yaml.__file__, sys.modules["safetensors"].__file__)
 """
 
 
@@ -234,6 +234,19 @@ def test_more_processes_than_cpus_are_refused(tmp_path, monkeypatch):
     refused(cli("train", str(spec), "--nproc", str(too_many), "--device", "cpu"), f"--nproc {too_many}", f"{cpu_count()} CPU(s)", "--force")
     refused(cli("train", str(spec), "--nproc", "1000", "--device", "cpu"), "--nproc 1000")
     assert not (tmp_path / "runs").exists()
+
+
+def test_more_processes_than_gpus_are_refused_even_with_force(monkeypatch):
+    import torch
+
+    from modelspec.errors import UsageError
+    from modelspec_cli.main import check_process_count
+
+    monkeypatch.setattr("modelspec.training.run.resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_process_count(1, "cuda", force=False)
+    with pytest.raises(UsageError, match="--nproc 2: this machine has 1 GPU"):
+        check_process_count(2, "cuda", force=True)
 
 
 # ----- 15: deep structures -------------------------------------------------------------------------
