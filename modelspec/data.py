@@ -60,6 +60,8 @@ from modelspec.data_spec import (  # noqa: F401  (re-exported)
 from modelspec.datasets import digits
 from modelspec.errors import DataError, did_you_mean, format_choices
 from modelspec.paths import PathProblem, check_regular
+from modelspec.resources import FORCE_HINT, ResourceError, check_allocation, fits
+from modelspec.summary import readable_size
 
 __all__ = [
     "ArraySpec",
@@ -79,7 +81,10 @@ LABEL_KINDS = ("categorical", "sparse", "binary")
 SYNTHETIC_UNKNOWN_DIM = 8
 #: Values of a synthetic integer input without a `high` bound lie in [0, SYNTHETIC_INT_HIGH).
 SYNTHETIC_INT_HIGH = 10
-_CHUNK_BYTES = 16 * 1024 * 1024  # value checks scan large (memory-mapped) arrays in slices this big
+_CHUNK_BYTES = 16 * 1024 * 1024  # value checks scan large (memory-mapped) arrays, and CSV counts their text, in slices this big
+_HEADER_CHARS = 64 * 1024  # a CSV's first row is read this far to tell a header from numbers
+#: Bytes a CSV number takes once read (float64).
+CSV_VALUE_BYTES = 8
 _READ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, KeyError, zipfile.BadZipFile, zlib.error, csv.Error)
 
 
@@ -148,7 +153,8 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
 class _Loader:
     """Reads one DataSource, collecting every file problem before raising."""
 
-    def __init__(self, expected: list[ArraySpec], base_dir: Path, split: str):
+    def __init__(self, expected: list[ArraySpec], base_dir: Path, split: str, *, force: bool = False):
+        self.force = force
         self.inputs = [s for s in expected if s.role == "input"]
         self.targets = [s for s in expected if s.role == "target"]
         self.base_dir = Path(base_dir)
@@ -158,6 +164,10 @@ class _Loader:
 
     def fail(self, message: str) -> None:
         self.problems.append(f"data.{self.split}: {message}")
+
+    def allocate(self, needed: int, what: str) -> None:
+        """ResourceError unless `needed` bytes for `what` fit in the memory available now (or `force`)."""
+        check_allocation(needed, f"data.{self.split}: {what}", force=self.force)
 
     def resolve(self, written: str) -> Path:
         path = Path(written)
@@ -232,21 +242,54 @@ class _Loader:
             return list(archive.files)
 
     def _read_npz_member(self, path: Path, written: str, key: str) -> np.ndarray | None:
+        """One member, once its header's size is checked against the archive and the available memory."""
+        what = f"array '{key}' of '{written}'"
         try:
             with np.load(path, allow_pickle=False) as archive:
-                return archive[key]
+                return archive[key] if self._member_fits(archive.zip, f"{key}.npy", what) else None
+        except MemoryError:
+            raise ResourceError(f"data.{self.split}: {what} did not fit in the memory available here") from None
         except _READ_ERRORS as exc:
-            self.fail(f"cannot read array '{key}' of '{written}': {_reason(exc)}")
+            self.fail(f"cannot read {what}: {_reason(exc)}")
             return None
+
+    def _member_fits(self, archive: zipfile.ZipFile, name: str, what: str) -> bool:
+        """False (a problem) for a member that is no .npy array or holds less than its header declares;
+        ResourceError when its data would not fit in memory."""
+        if name not in archive.namelist():
+            self.fail(f"cannot read {what}: it is not a .npy array (a raw file inside the archive)")
+            return False
+        shape, dtype, stored = _npy_layout(archive, name)
+        needed = math.prod(shape) * dtype.itemsize
+        layout = f"shape {_shape_text(shape)}, {dtype}"
+        if needed > stored:
+            self.fail(f"cannot read {what}: its header declares {layout} ({readable_size(needed)}), but it holds "
+                      f"{stored:,} bytes: the archive is corrupt or truncated")
+            return False
+        self.allocate(needed, f"{what} ({layout})")
+        return True
 
     def _read_csv(self, path: Path, written: str) -> np.ndarray | None:
         try:
+            self._csv_fits(path, written)
             return _read_csv(path)
         except _CsvProblem as problem:
             self.fail(f"cannot read '{written}' as a numeric CSV: {problem}")
         except _READ_ERRORS as exc:
             self.fail(f"cannot read '{written}' as a numeric CSV: {_reason(exc)}")
         return None
+
+    def _csv_fits(self, path: Path, written: str) -> None:
+        """ResourceError when the CSV's numbers, as float64, would not fit in memory: they are counted on
+        the (decompressed) text, read a chunk at a time and only up to what would fit."""
+        ok, available = fits(0, force=self.force)
+        limit = None if self.force or available is None else available // CSV_VALUE_BYTES
+        values, text_bytes = _csv_values(path, limit)
+        if limit is not None and values > limit:
+            raise ResourceError(
+                f"data.{self.split}: '{written}' holds more than {limit:,} numbers (in its first {readable_size(text_bytes)} "
+                f"of text): as float64 they would take more than the {readable_size(available)} of memory available here; {FORCE_HINT}"
+            )
 
     # -- source forms ---------------------------------------------------------------------------
     def archive(self, written: str) -> None:
@@ -319,17 +362,22 @@ class _Loader:
         options = source.synthetic
         for spec in self.inputs + self.targets:
             seed = [options.seed, zlib.crc32(self.split.encode()), zlib.crc32(spec.name.encode())]
+            shape = _synthetic_shape(spec, options.samples)
+            self.allocate(_synthetic_bytes(spec, shape), f"synthetic array '{spec.name}' of shape {_shape_text(shape)} ({spec.dtype})")
             self.add(spec.name, _synthesize(spec, options.samples, np.random.default_rng(seed)), "synthetic data")
 
 
-def load_source(source: DataSource, expected: list[ArraySpec], base_dir: Path, split: str) -> Arrays:
+def load_source(source: DataSource, expected: list[ArraySpec], base_dir: Path, split: str, *, force: bool = False) -> Arrays:
     """Read the raw arrays of one `data.<split>` source, keyed by the model's input and output names.
 
     `split` ("train", "validation", "test") names the source in messages, picks the digits split
     (train under "train", test otherwise) and seeds synthetic data. File problems are collected
-    and raised together as one DataError; shapes and values are checked by `check_arrays`.
+    and raised together as one DataError; shapes and values are checked by `check_arrays`. Sizes
+    are checked before anything is read or generated (`.npz` members from their headers, CSV numbers
+    counted on the text, synthetic arrays from their shapes): ResourceError when they would not fit
+    in the memory available, unless `force`.
     """
-    loader = _Loader(expected, base_dir, split)
+    loader = _Loader(expected, base_dir, split, force=force)
     if isinstance(source, str):
         loader.archive(source)
     elif isinstance(source, FilesSource):
@@ -343,6 +391,18 @@ def load_source(source: DataSource, expected: list[ArraySpec], base_dir: Path, s
     if loader.problems:
         raise DataError("\n".join(loader.problems))
     return loader.arrays
+
+
+def _npy_layout(archive: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, bytes after the header) of an .npy member, from its header alone: nothing more is inflated."""
+    info = archive.getinfo(name)
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ValueError(f"the .npy format version {version[0]}.{version[1]} is not supported (1.0 or 2.0 expected)")
+        shape, _, dtype = read_header(member)
+        return shape, dtype, info.file_size - member.tell()
 
 
 def _reason(exc: BaseException) -> str:
@@ -377,10 +437,32 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8-sig", newline="")
 
 
+def _csv_values(path: Path, limit: int | None) -> tuple[int, int]:
+    """(an upper bound of the numbers in a CSV: commas + line ends + 1, the bytes of text read): counted
+    a chunk at a time on the decompressed text, stopping once past `limit`."""
+    values, size = 1, 0
+    with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as raw:
+        while chunk := raw.read(_CHUNK_BYTES):
+            values += chunk.count(b",") + chunk.count(b"\n")
+            size += len(chunk)
+            if limit is not None and values > limit:
+                break
+    return values, size
+
+
+def _first_row(text) -> list[str] | None:
+    """The cells of the first non-empty row, from at most its first _HEADER_CHARS characters (enough to tell a header)."""
+    for line in iter(lambda: text.readline(_HEADER_CHARS), ""):
+        row = next(csv.reader([line]), [])
+        if row:
+            return row
+    return None
+
+
 def _read_csv(path: Path) -> np.ndarray:
     """A numeric CSV as a float64 (rows, columns) array; a first row with no number is a header."""
     with _open_text(path) as text:
-        first = next((row for row in csv.reader(text) if row), None)
+        first = _first_row(text)
     if first is None:
         raise _CsvProblem("the file is empty")
     header = not any(_is_number(cell) for cell in first)
@@ -418,8 +500,21 @@ def _diagnose_csv(path: Path, header: bool) -> None:
 
 
 # ----- synthetic data ------------------------------------------------------------------------
+def _synthetic_shape(spec: ArraySpec, samples: int) -> tuple[int, ...]:
+    return (samples, *(SYNTHETIC_UNKNOWN_DIM if d is None else d for d in spec.shape[1:]))
+
+
+def _synthetic_bytes(spec: ArraySpec, shape: tuple[int, ...]) -> int:
+    """Bytes `_synthesize` allocates: the array, and the int64 values integers and one-hot rows are drawn as."""
+    size = math.prod(shape) * np.dtype(spec.dtype).itemsize
+    if spec.label_kind == "categorical":
+        return size + math.prod(shape[:-1]) * 8
+    integers = spec.label_kind in ("sparse", "binary") or spec.dtype != "float32"
+    return size + (math.prod(shape) * 8 if integers else 0)
+
+
 def _synthesize(spec: ArraySpec, samples: int, rng: np.random.Generator) -> np.ndarray:
-    shape = (samples, *(SYNTHETIC_UNKNOWN_DIM if d is None else d for d in spec.shape[1:]))
+    shape = _synthetic_shape(spec, samples)
     if spec.label_kind == "categorical":
         ids = rng.integers(0, spec.num_classes, size=shape[:-1])
         return np.eye(spec.num_classes, dtype=spec.dtype)[ids]
@@ -520,7 +615,8 @@ def _index_text(index: tuple[int, ...] | None) -> str:
 
 
 class _Checker:
-    def __init__(self, arrays: dict[str, np.ndarray], where: str):
+    def __init__(self, arrays: dict[str, np.ndarray], where: str, *, force: bool = False):
+        self.force = force
         self.arrays = arrays
         self.where = where
         self.origins: dict[str, str] = getattr(arrays, "origins", {})
@@ -572,10 +668,15 @@ class _Checker:
         if not ok:
             return None
         if one_hot:
+            self.allocate(array.size * (spec.num_classes * np.dtype(spec.dtype).itemsize + 8), f"{label} one-hot encoded")
             return np.eye(spec.num_classes, dtype=spec.dtype)[np.asarray(array, dtype=np.int64)]
         if array.dtype == np.dtype(spec.dtype):
             return array
+        self.allocate(array.size * np.dtype(spec.dtype).itemsize, f"{label} converted to {spec.dtype}")
         return np.asarray(array, dtype=spec.dtype)
+
+    def allocate(self, needed: int, what: str) -> None:
+        check_allocation(needed, f"{self.where}: {what}", force=self.force)
 
     def shape(self, spec: ArraySpec, array: np.ndarray, label: str, one_hot: bool) -> bool:
         expected = spec.shape[:-1] if one_hot else spec.shape
@@ -674,16 +775,17 @@ def _scalar(value: Any) -> str:
     return repr(item)
 
 
-def check_arrays(arrays: dict[str, np.ndarray], expected: list[ArraySpec], where: str) -> dict[str, np.ndarray]:
+def check_arrays(arrays: dict[str, np.ndarray], expected: list[ArraySpec], where: str, *, force: bool = False) -> dict[str, np.ndarray]:
     """Check arrays against the model's expectations before any training; return them conformed.
 
     Every problem is collected and raised as one DataError (one line each, prefixed with `where`,
     e.g. "data.train"): missing or unexpected arrays, rank and shape, dtype, NaN/inf, sample
     counts, class ids and label ranges, and the fixed batch size of a stateful model. The result
     holds the arrays in the expected dtype and shape (see the module docstring for the rules);
-    an array already conforming is returned unchanged, so a memory map stays a memory map.
+    an array already conforming is returned unchanged, so a memory map stays a memory map. A
+    conversion that would not fit in the memory available is a ResourceError, unless `force`.
     """
-    checker = _Checker(arrays, where)
+    checker = _Checker(arrays, where, force=force)
     checker.names(expected)
     conformed = Arrays(origins=getattr(arrays, "origins", {}))
     for spec in expected:

@@ -1,22 +1,33 @@
-"""Refuse absurd models before allocating them: an estimate of the memory weights need.
+"""Refuse what would not fit before allocating it: models (weights and one batch's activations) and data.
 
-    check_memory(graph, training=True)   # raises ResourceError with the estimate, unless force
+    check_memory(graph, training=True, batch_size=32)   # ResourceError with the estimate, unless force
+    check_allocation(10**12 * 16, "array 'x' of 'big.npz'")   # the same for any one allocation
 """
 
 from __future__ import annotations
 
+import math
 import os
+from typing import TYPE_CHECKING
 
 from modelspec.errors import ModelspecError
-from modelspec.graph import Graph
 from modelspec.summary import readable_size
+
+if TYPE_CHECKING:
+    from modelspec.graph import Graph
 
 #: Copies of each weight while training: the weights, their gradients and up to two optimizer slots.
 TRAINING_COPIES = 4
+#: Copies of each activation while training: the value kept for the backward pass and its gradient.
+ACTIVATION_TRAINING_COPIES = 2
+#: Bytes of one activation value (float32).
+ACTIVATION_BYTES = 4
+
+FORCE_HINT = "nothing was allocated (use --force to try anyway)"
 
 
 class ResourceError(ModelspecError):
-    """The model would not fit in this machine's memory."""
+    """The model or its data would not fit in this machine's memory."""
 
 
 def available_memory() -> int | None:
@@ -34,17 +45,48 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(graph: Graph, *, training: bool, available: int | None = None, force: bool = False) -> None:
-    """ResourceError when the float32 weights (x4 to train) exceed the available memory, unless `force`."""
-    params = graph.total_params
-    copies = TRAINING_COPIES if training else 1
-    needed = params * 4 * copies
+def fits(needed: int, *, available: int | None = None, force: bool = False) -> tuple[bool, int | None]:
+    """(whether `needed` bytes fit, the available bytes compared with): always True with `force` or when unknown."""
     available = available_memory() if available is None else available
-    if force or available is None or needed <= available:
+    return force or available is None or needed <= available, available
+
+
+def check_allocation(needed: int, what: str, *, available: int | None = None, force: bool = False) -> None:
+    """ResourceError when `what`, needing `needed` bytes, exceeds the available memory, unless `force`."""
+    ok, available = fits(needed, available=available, force=force)
+    if not ok:
+        raise ResourceError(f"{what} would take about {readable_size(needed)} of memory, more than the "
+                            f"{readable_size(available)} available here; {FORCE_HINT}")
+
+
+def _values(shape: tuple[int | None, ...], batch_size: int) -> int:
+    """Values of a tensor of `shape` in a batch: an unknown batch dimension is `batch_size`, other unknown ones 1."""
+    return math.prod(batch_size if d is None and i == 0 else 1 if d is None else d for i, d in enumerate(shape))
+
+
+def activation_values(graph: Graph, batch_size: int) -> int:
+    """Values the inputs and the outputs of every node (nested models' included) hold for one batch."""
+    total = sum(_values(tensor.shape, batch_size) for tensor in graph.inputs.values())
+    for node in graph.order:
+        total += sum(_values(shape, batch_size) for shape in node.output_shapes or ())
+        total += sum(activation_values(sub, batch_size) for sub in node.layer.submodels())
+    return total
+
+
+def check_memory(graph: Graph, *, training: bool, available: int | None = None, force: bool = False, batch_size: int | None = None) -> None:
+    """ResourceError when the float32 weights (x4 to train), plus one batch's activations (x2 to train)
+    when `batch_size` is given, exceed the available memory, unless `force`."""
+    params = graph.total_params
+    weights = params * 4 * (TRAINING_COPIES if training else 1)
+    activations = 0 if batch_size is None else activation_values(graph, batch_size) * ACTIVATION_BYTES * (ACTIVATION_TRAINING_COPIES if training else 1)
+    ok, available = fits(weights + activations, available=available, force=force)
+    if ok:
         return
     what = "to train (weights, gradients and optimizer state)" if training else "for its weights"
+    parts = f"about {readable_size(weights)} {what}"
+    if activations:
+        parts += f" and {readable_size(activations)} for the activations of a batch of {batch_size}" + (" (and their gradients)" if training else "")
     raise ResourceError(
-        f"model '{graph.name}' has {params:,} parameters: about {readable_size(needed)} {what}, "
-        f"more than the {readable_size(available)} of memory available here; nothing was allocated "
-        "(use --force to try anyway)"
+        f"model '{graph.name}' has {params:,} parameters: {parts}, "
+        f"more than the {readable_size(available)} of memory available here; {FORCE_HINT}"
     )

@@ -6,23 +6,30 @@ address space and time, so a regression fails the test instead of taking the mac
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import re
 import resource
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
+from modelspec_cli.main import main
 from pydantic import TypeAdapter
 
-from modelspec import source
+from modelspec import resources, source
 from modelspec.data import ArraySpec, DataSource, load_source
 from modelspec.errors import DataError, SpecError
+from modelspec.resources import ResourceError, check_memory
 from modelspec.training.batches import Batches
+from modelspec.validate import check_file
 
 ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole
 
@@ -170,3 +177,125 @@ def test_shuffled_batches_keep_the_int64_permutation():
     batches = Batches({"i": rows}, batch_size=64)
     seen = np.concatenate([b["i"].numpy() for b, _ in batches.epoch(shuffle=True, generator=torch.Generator().manual_seed(7))])
     np.testing.assert_array_equal(seen, torch.randperm(1000, generator=torch.Generator().manual_seed(7)).numpy())
+
+
+# ----- item 9: declared and computed sizes are compared with the memory available before allocating --
+MiB = 1 << 20
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    """Pretend this machine has `memory(n)` bytes available."""
+    return lambda available: monkeypatch.setattr(resources, "available_memory", lambda: available)
+
+
+def test_an_npz_member_inflating_past_the_memory_is_refused_from_its_header(tmp_path, memory):
+    np.savez_compressed(tmp_path / "bomb.npz", features=np.zeros((2 * MiB, 4), np.float32), label=np.zeros(2 * MiB, np.int64))
+    assert (tmp_path / "bomb.npz").stat().st_size < MiB // 4  # 48 MiB of zeros
+    memory(16 * MiB)
+    with pytest.raises(ResourceError) as caught:
+        load("bomb.npz", SPARSE, tmp_path)
+    assert str(caught.value) == (
+        "data.train: array 'features' of 'bomb.npz' (shape (2097152, 4), float32) would take about 32.00 MB of memory, "
+        "more than the 16.00 MB available here; nothing was allocated (use --force to try anyway)")
+    assert load_source("bomb.npz", SPARSE, tmp_path, "train", force=True)["features"].shape == (2 * MiB, 4)
+
+
+def _npz_with_header(path: Path, shape: tuple[int, ...], data: bytes) -> None:
+    """An .npz whose member 'features' declares `shape` (float32) and holds `data`."""
+    member = io.BytesIO()
+    np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("features.npy", member.getvalue() + data)
+
+
+def test_an_npz_member_declaring_more_than_it_holds_is_a_data_error(tmp_path):
+    _npz_with_header(tmp_path / "liar.npz", (10**12, 4), b"\0" * 16)
+    with pytest.raises(DataError) as caught:
+        load({"x": "liar.npz"}, SPARSE[:1], tmp_path)
+    assert str(caught.value) == (
+        "data.train: cannot read array 'features' of 'liar.npz': its header declares shape (1000000000000, 4), float32 "
+        "(14901.16 GB), but it holds 16 bytes: the archive is corrupt or truncated")
+
+
+def test_a_csv_gz_inflating_past_the_memory_is_refused_while_it_streams(tmp_path, memory):
+    row = b",".join([b"0"] * 1024) + b"\n"
+    with gzip.open(tmp_path / "bomb.csv.gz", "wb", compresslevel=1) as handle:
+        handle.write(row * 16384)  # 32 MiB of text, 16 Mi numbers: 128 MiB as float64
+    memory(8 * MiB)
+    with pytest.raises(ResourceError) as caught:
+        load({"x": "bomb.csv.gz"}, SPARSE[:1], tmp_path)
+    message = str(caught.value)
+    assert message.startswith("data.train: 'bomb.csv.gz' holds more than 1,048,576 numbers (in its first 16.00 MB of text)")
+    assert message.endswith("as float64 they would take more than the 8.00 MB of memory available here; "
+                            "nothing was allocated (use --force to try anyway)")
+
+
+def test_a_csv_with_a_huge_first_row_reads_only_its_start_to_find_a_header(tmp_path):
+    """Telling a header from numbers reads 64 KiB of the first row, not a list of its million cells."""
+    cells = 1 << 20
+    (tmp_path / "wide.csv").write_text(",".join(["1.5"] * cells) + "\n")
+    expected = [ArraySpec("x", (None, cells), "float32", "input")]
+    loaded = {}
+    growth = _peak_rss_growth(lambda: loaded.update(load({"x": "wide.csv"}, expected, tmp_path)))
+    assert loaded["x"].shape == (1, cells)
+    # ~41 here: the float64 (8) and loadtxt's text of the line; listing the row's cells as str took ~98
+    assert growth < 60 * cells, f"{growth / cells:.0f} bytes a cell"
+
+
+@pytest.mark.parametrize("samples", [10**12, 2 * 10**8])
+def test_synthetic_samples_are_sized_before_they_are_drawn(tmp_path, memory, samples):
+    memory(2 << 30)
+    with pytest.raises(ResourceError) as caught:
+        load({"synthetic": {"samples": samples}}, SPARSE, tmp_path)
+    needed = samples * 4 * 4
+    assert str(caught.value) == (
+        f"data.train: synthetic array 'features' of shape ({samples}, 4) (float32) would take about "
+        f"{resources.readable_size(needed)} of memory, more than the 2.00 GB available here; nothing was allocated (use --force to try anyway)")
+
+
+REPEAT = """\
+name: repeat
+sequential:
+  - {type: Dense, units: 8, input_dim: 4}
+  - {type: RepeatVector, n: 100000000}
+compile: {loss: mse}
+fit: {batch_size: 32, epochs: 1}
+data: {train: {synthetic: {samples: 2}}}
+"""
+
+
+def test_one_batch_of_activations_counts_in_the_model_size(tmp_path):
+    (tmp_path / "repeat.yaml").write_text(REPEAT)
+    _, graph = check_file(tmp_path / "repeat.yaml")
+    activations = 32 * (4 + 8 + 100_000_000 * 8) * 4
+    check_memory(graph, training=False, available=activations + 40 * 4, batch_size=32)  # inputs, dense, repeat_vector + weights
+    with pytest.raises(ResourceError, match="for the activations of a batch of 32, more than"):
+        check_memory(graph, training=False, available=activations + 40 * 4 - 1, batch_size=32)
+    with pytest.raises(ResourceError) as caught:
+        check_memory(graph, training=True, available=activations + 40 * 16, batch_size=32)
+    assert str(caught.value) == (
+        "model 'repeat' has 40 parameters: about 640 B to train (weights, gradients and optimizer state) and "
+        f"{resources.readable_size(2 * activations)} for the activations of a batch of 32 (and their gradients), more than the "
+        f"{resources.readable_size(activations + 40 * 16)} of memory available here; nothing was allocated (use --force to try anyway)")
+    result = CliRunner().invoke(main, ["train", str(tmp_path / "repeat.yaml"), "--quiet", "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "for the activations of a batch of 32" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_force_trains_past_a_data_size_refusal(tmp_path, memory):
+    np.savez_compressed(tmp_path / "train.npz", x=np.zeros((MiB, 4), np.float32), y=np.zeros((MiB, 1), np.float32))
+    (tmp_path / "spec.yaml").write_text(textwrap.dedent("""\
+        name: big
+        sequential: [{type: Dense, units: 1, input_dim: 4}]
+        compile: {loss: mse}
+        fit: {batch_size: 65536, epochs: 1, shuffle: false}
+        data: {train: train.npz}
+        """))
+    memory(12 * MiB)
+    train = ["train", str(tmp_path / "spec.yaml"), "--quiet", "--device", "cpu", "--run-dir"]
+    refused = CliRunner().invoke(main, [*train, str(tmp_path / "refused")])
+    assert refused.exit_code == 2 and "array 'x' of 'train.npz' (shape (1048576, 4), float32) would take about 16.00 MB" in refused.output
+    assert "--force" in refused.output and not (tmp_path / "refused").exists()
+    forced = CliRunner().invoke(main, [*train, str(tmp_path / "forced"), "--force"])
+    assert forced.exit_code == 0, forced.output

@@ -126,11 +126,11 @@ def is_stateful(graph: Graph) -> bool:
     return any(getattr(layer.config, "stateful", False) for layer in graph.layers.values())
 
 
-def load_arrays(prepared: Prepared, source: Any, split: str, *, targets: bool = True) -> dict[str, np.ndarray]:
+def load_arrays(prepared: Prepared, source: Any, split: str, *, targets: bool = True, force: bool = False) -> dict[str, np.ndarray]:
     """Load and check one data source against the model (DataError listing every problem)."""
     expected: list[ArraySpec] = prepared.plan.expected(prepared.graph, targets=targets)
-    raw = load_source(source, expected, prepared.base_dir, split)
-    return check_arrays(raw, expected, f"data.{split}")
+    raw = load_source(source, expected, prepared.base_dir, split, force=force)
+    return check_arrays(raw, expected, f"data.{split}", force=force)
 
 
 def _sample_weights(prepared: Prepared, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -260,7 +260,7 @@ class TrainingRun:
         self.prepared, self.seed, self.resume, self.overwrite = prepared, seed, resume, overwrite
         # One of several processes (modelspec.training.distributed): only process 0 writes the run directory.
         self.world, self.is_main_process = world, world is None or world.is_main
-        check_memory(prepared.graph, training=True, force=force)
+        check_memory(prepared.graph, training=True, force=force, batch_size=prepared.spec.fit.batch_size)
         spec = prepared.spec
         if spec.compile is None or not any(o.loss is not None for o in prepared.plan.outputs.values()):
             raise SpecError([prepared.located.problem("training needs a loss: add compile: {loss: ...}", ("compile",))])
@@ -268,14 +268,14 @@ class TrainingRun:
             raise SpecError([prepared.located.problem("training needs data: add data: {train: ...} (a .npz, {dataset: digits} or {synthetic: {samples: N}})", ("data",))])
         self.device = world.device if world is not None else resolve_device(device)
         # Everything is checked before anything is written.
-        train = load_arrays(prepared, spec.data.train, "train")
+        train = load_arrays(prepared, spec.data.train, "train", force=force)
         weights = _sample_weights(prepared, train)
         if weights is not None:
             train = {**train, WEIGHT_KEY: weights}
-        validation = load_arrays(prepared, spec.data.validation, "validation") if spec.data.validation is not None else None
+        validation = load_arrays(prepared, spec.data.validation, "validation", force=force) if spec.data.validation is not None else None
         if validation is None and spec.fit.validation_split > 0:
             train, validation = split_validation(train, spec.fit.validation_split)
-        self.test_arrays = load_arrays(prepared, spec.data.test, "test") if spec.data.test is not None else None
+        self.test_arrays = load_arrays(prepared, spec.data.test, "test", force=force) if spec.data.test is not None else None
         self.train = _split_batches(prepared, train, spec.fit.batch_size, self.device, world)
         self.validation = _split_batches(prepared, validation, spec.fit.batch_size, self.device, world) if validation else None
         self.run_dir = self._run_dir(run_dir)
@@ -570,7 +570,7 @@ class TrainingRun:
 
 # ----- evaluate and predict ---------------------------------------------------------------------
 def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str, force: bool = False) -> Engine:
-    check_memory(prepared.graph, training=False, force=force)
+    check_memory(prepared.graph, training=False, force=force, batch_size=prepared.spec.fit.batch_size)
     engine = Engine(prepared.graph, prepared.plan, device=resolve_device(device), mixed_precision=prepared.spec.fit.mixed_precision)
     load_weights(engine.module, weights)
     return engine
