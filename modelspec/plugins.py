@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from modelspec.errors import Problem
+from modelspec.errors import Problem, quote, shorten
 from modelspec.source import Located
 
 _LOADED: set[str] = set()
@@ -98,7 +98,8 @@ def import_plugin(name: str, folder: Path) -> None:
             if error.name is None or not f"{name}.".startswith(f"{error.name}."):
                 raise  # a module the plugin imports is missing
             where = folder.joinpath(*parts)
-            raise PluginError(f"found neither {where}.py nor {where}/__init__.py beside the spec, nor an installed module '{name}'") from None
+            raise PluginError(f"found neither {where}.py nor {where}/__init__.py beside the spec, "
+                              f"nor an installed module '{name}'") from None
         return
     _check_name_free(parts[0], folder)
     for depth in range(1, len(parts) + 1):
@@ -117,7 +118,7 @@ def load_plugins(located: Located, *, allowed: bool) -> list[Problem]:
     if not names or not isinstance(names, list) or not all(isinstance(n, str) and _is_module_name(n) for n in names):
         return []  # absent, or malformed: the spec's validation reports it (nothing is imported)
     if not allowed:
-        listed = ", ".join(names)
+        listed = shorten(", ".join(names), 200)
         return [located.problem(
             f"this spec loads Python code from plugins ({listed}); run the command with --allow-plugins "
             "if you trust them (nothing was imported)", ("plugins",), key=True,
@@ -132,7 +133,7 @@ def load_plugins(located: Located, *, allowed: bool) -> list[Problem]:
             import_plugin(name, folder)
         except Exception as error:  # a plugin's own failure is reported, not raised
             reason = str(error) if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
-            problems.append(located.problem(f"cannot import plugin '{name}': {reason}", ("plugins", index)))
+            problems.append(located.problem(f"cannot import plugin {quote(name)}: {reason}", ("plugins", index)))
             continue
         _LOADED.add(name)
         new = True

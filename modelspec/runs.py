@@ -55,8 +55,8 @@ def read_history(run_dir: str | Path) -> dict[str, list[float]]:
     header = rows[0]
     repeated = next((name for name in header if header.count(name) > 1), None)
     if repeated is not None or not all(header):
-        problem = f"the column '{shorten(repeated)}' appears {header.count(repeated)} times" if repeated is not None else "a column has no name"
-        raise UsageError(f"{path}:1: {problem}")
+        problem = f"the column '{shorten(repeated)}' appears {header.count(repeated)} times" if repeated is not None else None
+        raise UsageError(f"{path}:1: {problem or 'a column has no name'}")
     columns: dict[str, list[float]] = {name: [] for name in header}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):

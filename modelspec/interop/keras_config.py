@@ -288,7 +288,8 @@ class Converter:
                 progress.append((name, k))
             if not progress:
                 for name, k in pending:
-                    self.problem(f"call {k} of layer {quote(name)} reads a tensor that no call makes (graph disconnected)", calls[name][k].path)
+                    message = f"call {k} of layer {quote(name)} reads a tensor that no call makes (graph disconnected)"
+                    self.problem(message, calls[name][k].path)
                 break
             pending = [item for item in pending if item not in progress]
 
@@ -374,7 +375,8 @@ class Converter:
             return result
         if class_name not in LAYERS or class_name in ("Input", "Model"):
             known = [n for n in LAYERS if n not in ("Input", "Model")]
-            self.problem(f"layer {quote(name)}: Keras's {shorten(str(class_name))} has no modelspec equivalent" + did_you_mean(str(class_name), known), path)
+            hint = did_you_mean(str(class_name), known)
+            self.problem(f"layer {quote(name)}: Keras's {shorten(str(class_name))} has no modelspec equivalent{hint}", path)
             return None
         cls = LAYERS[class_name]
         fields = cls.model_fields
@@ -401,7 +403,8 @@ class Converter:
                 allowed = HARMLESS_KEYS.get(key, ())
                 if value is None or (key in HARMLESS_KEYS and (allowed is None or value in allowed)):
                     continue
-                self.problem(f"layer {quote(name)}: {shorten(str(class_name))}'s argument {shorten(str(key))}={_short(value)} has no modelspec equivalent", key_path)
+                argument = f"{shorten(str(class_name))}'s argument {shorten(str(key))}={_short(value)}"
+                self.problem(f"layer {quote(name)}: {argument} has no modelspec equivalent", key_path)
                 continue
             converted = self.value(key, value, key_path, f"layer {quote(name)}: ")
             if converted is _SKIP:
@@ -558,7 +561,8 @@ def read_config(path: str | Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SpecError([Problem(f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})", str(path))]) from None
+        reason = f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start})"
+        raise SpecError([Problem(reason, str(path))]) from None
     too_deep = SpecError([Problem(f"the JSON is nested deeper than {MAX_DEPTH} levels, more than any Keras model config", str(path))])
     try:
         document = json.loads(text)
