@@ -164,7 +164,7 @@ def test_automatic_names_follow_keras_and_skip_explicit_names(tmp_path):
 
 CALLBACK_SPECS = {
     "typo": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit:\n  callbacks: [{type: EarlyStoping, patience: 2}]\n",
-    "good": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit:\n  callbacks: [TerminateOnNaN, {type: EarlyStopping, patience: 2}]\n",
+    "good": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit:\n  callbacks: [TerminateOnNaN, {type: EarlyStopping, monitor: loss, patience: 2}]\n",
     "empty": "name: m\nsequential:\n  - {type: Dense, units: 1, input_dim: 2}\nfit: {callbacks: 3}\n",
 }
 
