@@ -40,8 +40,8 @@ from modelspec.plan import TrainingPlan, plan_training
 from modelspec.resources import check_memory
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
-from modelspec.training.batches import Batches
 from modelspec.training import run_dir as rundir
+from modelspec.training.batches import Batches
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
@@ -435,7 +435,7 @@ class TrainingRun:
                              f"and this run has {now}: resume it with --nproc {processes}")
         try:
             self._load_state(state)
-        except Exception as error:
+        except (RuntimeError, KeyError, TypeError, ValueError) as error:  # what load_state_dict and set_state raise
             raise WeightsError(f"cannot resume from '{path}': {_first_line(error)} (not a checkpoint of this run?)") from None
         self._saved_epoch = state["epoch"]
 
