@@ -161,12 +161,27 @@ class _Builder:
             return None
 
 
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the parser's events, before composing: libyaml's
+    composer recurses in C, and text nested 100,000 deep overflowed its stack (a segmentation fault)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_CoreSchemaLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise SpecError([Problem(f"nesting deeper than {MAX_DEPTH} levels", file, mark.line + 1, mark.column + 1)])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def load_text(text: str, file: str = "<spec>") -> Located:
     """Parse YAML text into located data. Raises SpecError with every problem found."""
     located = Located(None, file)
     if len(text) > MAX_BYTES:
         raise SpecError([Problem(f"the spec is {len(text):,} characters, more than the {MAX_BYTES:,} allowed", file)])
     try:
+        _check_nesting(text, file)
         node = yaml.compose(text, Loader=_CoreSchemaLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark

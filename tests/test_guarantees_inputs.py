@@ -295,6 +295,14 @@ def test_spec_files_calling_each_other_too_deep_are_a_located_error(tmp_path):
         check_file(tmp_path / f"s{MAX_MODEL_DEPTH + 1}.yaml")
 
 
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "{a: " * 50_000 + "1" + "}" * 50_000,
+                                  "- " * 50_000 + "x\n"], ids=["flow-lists", "flow-maps", "block-lists"])
+def test_deeply_nested_yaml_is_refused_before_composing(tmp_path, text):
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(text)
+    refused(modelspec("validate", str(spec)), "nesting deeper than 100 levels")  # a segmentation fault in libyaml's composer before
+
+
 @pytest.mark.parametrize("depth", [100_000, 1_000, 101])
 def test_deeply_nested_json_is_refused_by_convert(tmp_path, depth):
     config = tmp_path / "deep.json"
