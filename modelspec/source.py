@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from modelspec.errors import Problem, SpecError
+from modelspec.errors import Problem, SpecError, quote
 from modelspec.paths import PathProblem, check_regular, open_regular
 
 Path_ = tuple[str | int, ...]
@@ -77,7 +77,7 @@ _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 def _tag_message(tag: str) -> str:
-    return f"the YAML tag '{tag}' is not allowed in a spec: only plain data (strings, numbers, booleans, null, lists, mappings)"
+    return f"the YAML tag {quote(tag)} is not allowed in a spec: only plain data (strings, numbers, booleans, null, lists, mappings)"
 
 
 @dataclass
@@ -140,7 +140,7 @@ class _Builder:
                     key = str(key)
                 if key in result:
                     first = self.located.keys[(*path, key)]
-                    self._problem(f"duplicate key '{key}' (first given at line {first[0]})", key_node.start_mark)
+                    self._problem(f"duplicate key {quote(key)} (first given at line {first[0]})", key_node.start_mark)
                     continue
                 self.located.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, (*path, key), depth + 1)
@@ -157,7 +157,7 @@ class _Builder:
         try:
             return convert(node.value)
         except ValueError:
-            self._problem(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}", node.start_mark)
+            self._problem(f"{quote(node.value)} is not a valid {node.tag.rsplit(':', 1)[-1]}", node.start_mark)
             return None
 
 

@@ -344,7 +344,9 @@ LONG = "D" * 100_000
     f"{{type: Dense, units: 2, input_dim: 3, activation: {LONG}}}",
     f"{{type: Dense, units: '{LONG}', input_dim: 3}}",
     f"{{reuse: {LONG}}}",
-], ids=["type", "name", "activation", "units", "reuse"])
+    f"{{type: Dense, units: {'9' * 100_000}, input_dim: 3}}",
+    f"{{type: Dense, units: !!int {LONG}, input_dim: 3}}",
+], ids=["type", "name", "activation", "units", "reuse", "huge-int", "tag"])
 def test_long_values_are_quoted_short(tmp_path, entry):
     with pytest.raises(SpecError) as caught:
         check_file(write(tmp_path, f"name: m\nsequential:\n  - {entry}\n"))
