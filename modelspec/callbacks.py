@@ -9,6 +9,10 @@
         - {type: CSVLogger, filename: log.csv}
         - TerminateOnNaN
         - {type: TensorBoard, histogram_freq: 1}      # pip install 'modelspec[tensorboard]'
+
+What callbacks write (filepath, filename, log_dir) are names inside the run directory that keep clear of its
+own files (modelspec.run_files) and of each other's; what they read from the logs (monitor, filepath's
+{fields}) is checked against the names the training plan logs (check_callbacks, from modelspec.plan).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def use_compile_cache() -> Path:
 def _move_precompiled_headers(folder: Path) -> None:
     """Precompiled headers into `folder` too: torch 2.13 takes their folder from tempfile.gettempdir() when
     torch._inductor.codecache is imported, whatever TORCHINDUCTOR_CACHE_DIR says (the module reads it at each use)."""
-    import torch._inductor.codecache as codecache
+    from torch._inductor import codecache
 
     if isinstance(getattr(codecache, "_HEADER_DIR", None), str) and isinstance(getattr(codecache, "_HEADER_LOCK_DIR", None), str):
         codecache._HEADER_DIR = str(folder / "precompiled_headers")
