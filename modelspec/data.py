@@ -13,7 +13,13 @@ Names: arrays are looked up by the model's input and output names. A model with 
 Files: `.npy` (memory-mapped, never read whole), `.npz` (only the needed keys are read; a file
 with one array needs no key, otherwise `file.npz:key` or the mapping's name picks it), `.csv` or
 `.csv.gz` (numbers only; a first row without any number is a header). Relative paths are
-resolved against the spec file's directory.
+resolved against the spec file's directory; a path that is not a regular file (a FIFO, a device,
+a symbolic link loop) is refused, saying what it is.
+
+Sizes come before reads (`ResourceError` past the memory available, unless `force`): an `.npz`
+member's from its `.npy` header (a header declaring more than the member holds is corrupt), a
+CSV's numbers (8 bytes each) counted on its decompressed text a chunk at a time, synthetic arrays'
+and conversions' (one-hot, dtype) from their shapes.
 
 Checks (`check_arrays`) run before training and report every problem at once: missing or extra
 arrays, shapes, dtypes, NaN/inf, lengths, label ranges, fixed batch sizes. Conformance rules:
