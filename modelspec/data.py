@@ -288,7 +288,7 @@ class _Loader:
     def _csv_fits(self, path: Path, written: str) -> None:
         """ResourceError when the CSV's numbers, as float64, would not fit in memory: they are counted on
         the (decompressed) text, read a chunk at a time and only up to what would fit."""
-        ok, available = fits(0, force=self.force)
+        _, available = fits(0, force=self.force)
         limit = None if self.force or available is None else available // CSV_VALUE_BYTES
         values, text_bytes = _csv_values(path, limit)
         if limit is not None and values > limit:
