@@ -86,7 +86,7 @@ class TrainingPlan:
 
     def expected(self, graph: Graph, *, targets: bool = True) -> list:
         """ArraySpecs of the inputs (and targets) the data must provide."""
-        from modelspec.data import ArraySpec
+        from modelspec.data.arrays import ArraySpec
 
         found = [
             ArraySpec(name, i.shape, i.dtype if i.dtype in ("float32", "int32", "int64", "bool") else "float32", "input", high=self.input_bounds.get(name))

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
-from modelspec.data_spec import DataSource
+from modelspec.data.config import DataSource
 from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import sys
 
 import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from modelspec.data import (
-    ArraySpec,
-    DatasetSource,
-    DataSource,
-    FilesSource,
-    SyntheticSource,
-    check_arrays,
-    load_source,
-    split_validation,
-)
-from modelspec.datasets.digits import load_digits
+from modelspec.config import StrictModel
+from modelspec.data.arrays import ArraySpec
+from modelspec.data.checks import check_arrays
+from modelspec.data.config import DatasetSource, DataSource, FilesSource, SyntheticSource
+from modelspec.data.datasets.digits import load_digits
+from modelspec.data.loading import load_source
+from modelspec.data.splits import split_validation
 from modelspec.errors import DataError
 
 SOURCE = TypeAdapter(DataSource)
@@ -496,20 +493,66 @@ def test_array_spec_defaults_and_checks():
     assert ArraySpec("y", (None, 7), role="target", label_kind="categorical").num_classes == 7
     assert ArraySpec("x", [None, 3]).shape_text == "(None, 3)"
     for bad in (
-        dict(name="x", shape=()),
-        dict(name="x", shape=(None,), dtype="float64"),
-        dict(name="x", shape=(None,), label_kind="sparse"),
-        dict(name="y", shape=(None,), role="target", label_kind="sparse"),
+        {"name": "x", "shape": ()},
+        {"name": "x", "shape": (None,), "dtype": "float64"},
+        {"name": "x", "shape": (None,), "label_kind": "sparse"},
+        {"name": "y", "shape": (None,), "role": "target", "label_kind": "sparse"},
     ):
         with pytest.raises(ValueError):
             ArraySpec(**bad)
 
 
-def test_data_module_does_not_import_torch():
+def test_data_modules_do_not_import_torch_and_the_config_not_numpy():
     import subprocess
 
-    code = "import sys, modelspec.data; assert 'torch' not in sys.modules and 'sklearn' not in sys.modules"
+    code = (
+        "import sys, modelspec.data.config; assert 'numpy' not in sys.modules and 'torch' not in sys.modules\n"
+        "import modelspec.data.checks, modelspec.data.loading, modelspec.data.reader, modelspec.data.splits, modelspec.data.memmap\n"
+        "import importlib; [importlib.import_module(k.reader.partition(':')[0]) for k in modelspec.data.config.SOURCES.values()]\n"
+        "assert 'torch' not in sys.modules and 'sklearn' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_registered_source_has_a_reader_and_a_form_in_the_message():
+    from modelspec.data.config import SOURCES
+
+    for kind in SOURCES.values():
+        module, _, name = kind.reader.partition(":")
+        assert callable(getattr(importlib.import_module(module), name)), kind.reader
+    with pytest.raises(ValidationError) as error:
+        SOURCE.validate_python(5)
+    assert error.value.errors()[0]["msg"] == "expected an .npz path, {x: ..., y: ...}, {dataset: digits} or {synthetic: {samples: N}}"
+    with pytest.raises(TypeError, match="not a DataSource"):
+        load_source({"dataset": "digits"}, MLP, ".", split="train")
+
+
+class ConstantSource(StrictModel):
+    """A source added in one place: `{constant: 0.5}` fills every array with that value."""
+
+    constant: float
+
+
+def read_constant(reader, source):
+    for spec in reader.inputs + reader.targets:
+        reader.add(spec.name, np.full((4, *spec.shape[1:]), source.constant, dtype=spec.dtype), "a constant")
+
+
+def test_a_new_source_is_one_registration(monkeypatch, tmp_path):
+    from modelspec.data import config
+
+    monkeypatch.setattr(config, "SOURCES", dict(config.SOURCES))
+    config.data_source(form="{constant: X}", key="constant", reader=f"{__name__}:read_constant")(ConstantSource)
+    adapter = TypeAdapter(config.source_union())
+    source = adapter.validate_python({"constant": 0.5})
+    assert source == ConstantSource(constant=0.5)
+    assert adapter.validate_python({"dataset": "digits"}) == DatasetSource(dataset="digits")
+    with pytest.raises(ValidationError, match=r"\{synthetic: \{samples: N\}\} or \{constant: X\}"):
+        adapter.validate_python(5)
+    arrays = load_source(source, MLP[:1], tmp_path, split="train")
+    assert arrays["features"].shape == (4, 4) and float(arrays["features"][0, 0]) == 0.5
+    with pytest.raises(ValueError, match="already registered"):
+        config.data_source(form="{constant: X}", key="constant", reader=f"{__name__}:read_constant")(ConstantSource)
 
 
 def test_prediction_suggests_a_misspelled_input_without_flagging_targets(tmp_path):

@@ -117,7 +117,7 @@ def test_validation_freq_history_csv_and_json_have_a_row_per_epoch(tmp_path):
 
 
 def test_batch_shuffle_keeps_batches_of_consecutive_rows():
-    from modelspec.training.batches import Batches
+    from modelspec.data.batches import Batches
 
     batches = Batches({"i": np.arange(20)}, 4)
     seen = [b["i"].tolist() for b, _ in batches.epoch(shuffle="batch", generator=torch.Generator().manual_seed(0))]
@@ -126,7 +126,7 @@ def test_batch_shuffle_keeps_batches_of_consecutive_rows():
 
 
 def test_memory_mapped_arrays_are_batched_from_disk(tmp_path):
-    from modelspec.training.batches import Batches
+    from modelspec.data.batches import Batches
 
     np.save(tmp_path / "x.npy", np.arange(40, dtype=np.float32).reshape(20, 2))
     mapped = np.load(tmp_path / "x.npy", mmap_mode="r")

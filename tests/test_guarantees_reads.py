@@ -25,10 +25,12 @@ from modelspec_cli.main import main
 from pydantic import TypeAdapter
 
 from modelspec import resources, source
-from modelspec.data import ArraySpec, DataSource, load_source
+from modelspec.data.arrays import ArraySpec
+from modelspec.data.batches import Batches
+from modelspec.data.config import DataSource
+from modelspec.data.loading import load_source
 from modelspec.errors import DataError, SpecError
 from modelspec.resources import ResourceError, check_memory
-from modelspec.training.batches import Batches
 from modelspec.validate import check_file
 
 ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from modelspec.data import ArraySpec, check_arrays, release_pages
+from modelspec.data.arrays import ArraySpec
+from modelspec.data.batches import Batches, data_placement, host_rows
+from modelspec.data.checks import check_arrays
+from modelspec.data.memmap import release_pages
 from modelspec.errors import UsageError
 from modelspec.training import run as run_module
-from modelspec.training.batches import Batches, data_placement, host_rows
 from modelspec.training.engine import Engine, channels_last_kernels
 from modelspec.training.files import read_weights, save_weights
 from modelspec.training.run import TrainingRun, prepare, resolve_device
@@ -148,7 +150,7 @@ def test_batch_shuffle_moves_whole_batches_and_keeps_the_partial_one_last():
 
 
 def test_host_rows_from_a_memory_map(tmp_path, monkeypatch):
-    import modelspec.training.batches as batches_module
+    import modelspec.data.batches as batches_module
 
     monkeypatch.setattr(batches_module, "MAPPED_CHUNK_ROWS", 3)
     np.save(tmp_path / "x.npy", np.arange(200, dtype=np.float32).reshape(50, 4))

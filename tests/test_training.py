@@ -88,7 +88,7 @@ def test_headline_loss_is_main_plus_weighted_aux(tmp_path):
     results = evaluate(prepared, result.run_dir / "model.safetensors", device="cpu") if prepared.spec.data.test else None
     assert results is None
     engine.reset_metrics()
-    from modelspec.training.batches import Batches
+    from modelspec.data.batches import Batches
     from modelspec.training.run import evaluate_batches
 
     logs = evaluate_batches(engine, prepared.graph, Batches(dict(arrays), 32))
@@ -153,7 +153,7 @@ def test_evaluate_and_predict_commands(tmp_path):
     result = cli("evaluate", str(SPECS / "digits_mlp.yaml"), "--weights", weights, "--json", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == pytest.approx(run.test, rel=1e-5)
-    from modelspec.datasets.digits import load_digits
+    from modelspec.data.datasets.digits import load_digits
 
     images, labels = load_digits("test")
     np.savez(tmp_path / "digits.npz", x=images)

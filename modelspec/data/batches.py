@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from modelspec.data import release_pages
+from modelspec.data.memmap import release_pages
 
 
 def _is_mapped(array: np.ndarray) -> bool:

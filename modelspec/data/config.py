@@ -1,17 +1,26 @@
-"""The `data:` section's source forms (pydantic, no numpy: validating a spec stays light).
+"""The `data:` section's source forms and their registry (pydantic, no numpy: validating a spec stays light).
 
     train: data/train.npz
     train: {x: {image: x.npy, meta: m.csv}, y: {label: y.npz:label}}
     train: {dataset: digits}
     train: {synthetic: {samples: 256, seed: 0}}
 
-Loading and checking the arrays is modelspec.data's job.
+Each form is registered once, with `data_source`: its tag in the union, its schema, how a YAML
+value is recognised as it (a string, or a mapping holding a key) and the function that reads it
+(named by import path, so this module stays free of numpy). `source_union()` builds the type of
+`data.train`, `data.validation` and `data.test` from the registry; `DataSource` is that union.
+Reading the arrays is modelspec.data.loading's job, checking them modelspec.data.checks'.
+
+    @data_source(form="{dataset: digits}", key="dataset", reader="modelspec.data.sources.dataset:read")
+    class DatasetSource(StrictModel): ...
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, Discriminator, Field, Tag
 
@@ -20,7 +29,7 @@ from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictMode
 FILE_SUFFIXES = (".npy", ".npz", ".csv", ".csv.gz")
 
 
-def _split_key(text: str) -> tuple[str, str | None]:
+def split_key(text: str) -> tuple[str, str | None]:
     """'a.npz:key' -> ('a.npz', 'key'); anything else -> (text, None)."""
     path, sep, key = text.rpartition(":")
     if sep and path.lower().endswith(".npz") and key and not re.search(r"[/\\]", key):
@@ -29,7 +38,7 @@ def _split_key(text: str) -> tuple[str, str | None]:
 
 
 def _check_file(text: str) -> str:
-    path, _ = _split_key(text)
+    path, _ = split_key(text)
     if not path.lower().endswith(FILE_SUFFIXES):
         raise ValueError(f"'{text}' is not a data file: expected a name ending in {', '.join(FILE_SUFFIXES)} (or file.npz:key)")
     return text
@@ -62,6 +71,88 @@ ArrayFiles = Annotated[
 ]
 
 
+# ----- the registry --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceKind:
+    """One form of a data source.
+
+    Args:
+        tag: its tag in the union (pydantic puts it in error locations; it is not a YAML key).
+        schema: its pydantic model, or an annotated type for a form that is not a mapping.
+        form: how it is written, for the message listing every form ("{dataset: digits}").
+        reader: "module:function" that reads it: function(reader: modelspec.data.loading.Reader, source).
+        written_as: the YAML value it is written as (dict or str).
+        key: a mapping holding this key is this form (tried in registration order); None: the
+            mapping form taken when no registered key is present (one only).
+    """
+
+    tag: str
+    schema: Any
+    form: str
+    reader: str
+    written_as: type = dict
+    key: str | None = None
+
+
+#: The forms of a data source by tag, in registration order (the union's order).
+SOURCES: dict[str, SourceKind] = {}
+
+_Schema = TypeVar("_Schema")
+
+
+def data_source(tag: str | None = None, *, form: str, reader: str, written_as: type = dict, key: str | None = None) -> Callable[[_Schema], _Schema]:
+    """Register a source form: `@data_source(form=..., reader=..., key=...)` on its model (the tag is
+    the class name), or `data_source("Tag", ..., written_as=str)(AnnotatedType)` for one that is not a mapping."""
+
+    def register(schema: _Schema) -> _Schema:
+        name = tag or schema.__name__  # type: ignore[attr-defined]
+        if name in SOURCES:
+            raise ValueError(f"data source {name!r} is already registered")
+        SOURCES[name] = SourceKind(name, schema, form, reader, written_as, key)
+        return schema
+
+    return register
+
+
+def kind_of(source: Any) -> SourceKind | None:
+    """The registered form of a validated source (a config instance, or a string), None for anything else."""
+    for kind in SOURCES.values():
+        if type(source) is kind.schema or (not isinstance(kind.schema, type) and isinstance(source, kind.written_as)):
+            return kind
+    return None
+
+
+def _source_tag(value: Any) -> str | None:
+    """The union's discriminator: the tag of the form `value` is written as (a YAML value or a config instance)."""
+    if isinstance(value, StrictModel):
+        kind = kind_of(value)
+        return kind.tag if kind is not None else type(value).__name__
+    kinds = [kind for kind in SOURCES.values() if isinstance(value, kind.written_as)]
+    keyed = [kind for kind in kinds if kind.key is not None and isinstance(value, dict) and kind.key in value]
+    chosen = keyed or [kind for kind in kinds if kind.key is None]
+    return chosen[0].tag if chosen else None
+
+
+def _forms() -> str:
+    forms = [kind.form for kind in SOURCES.values()]
+    return ", ".join(forms[:-1]) + " or " + forms[-1] if len(forms) > 1 else "".join(forms)
+
+
+def source_union() -> Any:
+    """The type of `data.train`, `data.validation` and `data.test`, built from the registry: a union
+    tagged by `_source_tag`, whose errors are located under a tag (DataPath, FilesSource, ...) that is not a YAML key."""
+    members = tuple(Annotated[kind.schema, Tag(kind.tag)] for kind in SOURCES.values())
+    return Annotated[
+        Union[members],  # noqa: UP007 (a union built at run time)
+        Discriminator(_source_tag, custom_error_type="invalid_data_source", custom_error_message=f"expected {_forms()}"),
+    ]
+
+
+# ----- the forms -----------------------------------------------------------------------------
+data_source("DataPath", form="an .npz path", reader="modelspec.data.sources.archive:read", written_as=str)(NpzPath)
+
+
+@data_source(form="{x: ..., y: ...}", reader="modelspec.data.sources.files:read")
 class FilesSource(StrictModel):
     """Arrays read from files: `{x: {name: path, ...}, y: {name: path, ...}}`, or `{x: path, y: path}`."""
 
@@ -69,6 +160,7 @@ class FilesSource(StrictModel):
     y: ArrayFiles | None = Field(None, description="The targets: a file (one output) or a mapping of output names to files. Not needed to predict.")
 
 
+@data_source(form="{dataset: digits}", reader="modelspec.data.sources.dataset:read", key="dataset")
 class DatasetSource(StrictModel):
     """A dataset that ships with modelspec: `{dataset: digits}`."""
 
@@ -83,34 +175,13 @@ class SyntheticOptions(StrictModel):
     seed: NonNegativeInt = Field(0, description="Random seed (mixed with the split and array name).")
 
 
+@data_source(form="{synthetic: {samples: N}}", reader="modelspec.data.sources.synthetic:read", key="synthetic")
 class SyntheticSource(StrictModel):
     """Random arrays shaped like the model's inputs and outputs: `{synthetic: {samples: 256, seed: 0}}`."""
 
     synthetic: SyntheticOptions = Field(description="Floats in [0, 1), integers below each input's bound, labels valid for the loss.")
 
 
-def _source_tag(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "DataPath"
-    if isinstance(value, dict):
-        return "DatasetSource" if "dataset" in value else "SyntheticSource" if "synthetic" in value else "FilesSource"
-    if isinstance(value, StrictModel):
-        return type(value).__name__
-    return None
 
-
-#: The type of `data.train`, `data.validation` and `data.test`. Errors are located under a tag
-#: (DataPath, FilesSource, DatasetSource, SyntheticSource) that is not a YAML key.
-DataSource = Annotated[
-    Annotated[NpzPath, Tag("DataPath")]
-    | Annotated[FilesSource, Tag("FilesSource")]
-    | Annotated[DatasetSource, Tag("DatasetSource")]
-    | Annotated[SyntheticSource, Tag("SyntheticSource")],
-    Discriminator(
-        _source_tag,
-        custom_error_type="invalid_data_source",
-        custom_error_message="expected an .npz path, {x: ..., y: ...}, {dataset: digits} or {synthetic: {samples: N}}",
-    ),
-]
-
-
+#: The type of `data.train`, `data.validation` and `data.test` (the registered forms).
+DataSource = source_union()

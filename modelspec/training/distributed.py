@@ -47,7 +47,7 @@ from modelspec.errors import UsageError
 from modelspec.training.metrics import Metric, sum_states
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modelspec.training.batches import Batches
+    from modelspec.data.batches import Batches
     from modelspec.training.engine import Engine
 
 #: torch.distributed's variables that torchrun and the elastic launcher set in every process.

@@ -31,7 +31,11 @@ import numpy as np
 import torch
 import yaml
 
-from modelspec.data import ArraySpec, check_arrays, load_source, split_validation
+from modelspec.data.arrays import ArraySpec
+from modelspec.data.batches import Batches
+from modelspec.data.checks import check_arrays
+from modelspec.data.loading import load_source
+from modelspec.data.splits import split_validation
 from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
 from modelspec.files import atomic_write_stream, atomic_write_text, remove_temporaries
 from modelspec.graph import Graph
@@ -41,7 +45,6 @@ from modelspec.resources import check_memory
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
 from modelspec.training import run_dir as rundir
-from modelspec.training.batches import Batches
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
