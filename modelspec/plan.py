@@ -22,19 +22,12 @@ from typing import Any
 from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
 from modelspec.graph import Graph
 from modelspec.layers import Shape
-from modelspec.losses import loss_config
+from modelspec.losses import LABEL_KINDS, loss_config
 from modelspec.metrics import metric_config
 from modelspec.optimizers import optimizer_config
 from modelspec.source import Located
 from modelspec.spec import Spec
 from modelspec.training_spec import FitConfig
-
-#: Loss type -> the kind of labels it takes (for data checks and class weights).
-LABEL_KINDS = {
-    "categorical_crossentropy": "categorical",
-    "sparse_categorical_crossentropy": "sparse",
-    "binary_crossentropy": "binary",
-}
 
 
 @dataclass

@@ -9,16 +9,22 @@ from pydantic import ValidationError
 
 from modelspec.config import StrictModel
 from modelspec.losses import (
+    LABEL_KINDS,
     LOSS_ALIASES,
     LOSS_NAMES,
+    LOSSES,
     BinaryCrossentropy,
     CategoricalCrossentropy,
+    Huber,
+    LossKind,
     LossSpec,
     PlainLoss,
     SparseCategoricalCrossentropy,
+    logits_variant,
     loss_config,
+    loss_kind,
 )
-from modelspec.training.losses import LOSSES, build_loss, logits_variant
+from modelspec.losses.runtime import build_loss, per_sample
 
 EPS = 1e-7
 
@@ -97,7 +103,37 @@ CASES = {
 def test_every_canonical_loss_has_an_implementation_and_a_test():
     canonical = {LOSS_ALIASES.get(name, name) for name in LOSS_NAMES}
     assert canonical == set(LOSSES)
+    assert all(callable(per_sample(name)) for name in LOSSES)
     assert canonical - set(CASES) == {"sparse_categorical_crossentropy"}  # tested below
+
+
+# --- the registration table --------------------------------------------------------------------
+
+def test_the_table_is_the_one_source_of_names_schema_and_facts():
+    assert LOSS_NAMES == tuple(name for kind in LOSSES.values() for name in kind.names)
+    assert set(PlainLoss.model_json_schema()["properties"]["type"]["enum"]) == {
+        name for kind in LOSSES.values() if kind.config is None for name in kind.names}
+    assert LABEL_KINDS == {"categorical_crossentropy": "categorical", "sparse_categorical_crossentropy": "sparse",
+                           "binary_crossentropy": "binary"}
+    assert {name: kind.logits_of for name, kind in LOSSES.items() if kind.logits_of} == {
+        "categorical_crossentropy": "softmax", "sparse_categorical_crossentropy": "softmax", "binary_crossentropy": "sigmoid"}
+    assert loss_kind("kld") is LOSSES["kl_divergence"] and loss_kind({"type": "huber"}).config is Huber
+    assert LOSSES["poisson"].runtime == "modelspec.losses.runtime:poisson"
+
+
+@pytest.mark.parametrize("entry, message", [
+    (dict(name="huber2", config=Huber), "Huber.type does not accept"),
+    (dict(name="huber", config=Huber, logits_of="softmax"), "logits_of needs a config with from_logits"),
+    (dict(name="mine", runtime="mine"), "'package.module:attribute'"),
+])
+def test_a_wrong_entry_fails_when_the_table_is_built(entry, message):
+    with pytest.raises(ValueError, match=message):
+        LossKind(**entry)
+
+
+def test_an_entry_may_name_its_function_anywhere():
+    kind = LossKind("mean_squared_error", runtime="tests.test_losses:np_cce")
+    assert kind.runtime == "tests.test_losses:np_cce"
 
 
 def test_mse_by_hand():

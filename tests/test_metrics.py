@@ -20,7 +20,8 @@ from modelspec.metrics import (
     metric_name,
     resolve_accuracy,
 )
-from modelspec.training.metrics import METRICS, Mean, build_metric
+from modelspec.metrics import METRICS, MetricKind
+from modelspec.metrics.runtime import Mean, build_metric
 
 
 class Compiled(StrictModel):
@@ -286,7 +287,23 @@ def test_metric_configs():
     assert metric_config("binary_accuracy") == BinaryAccuracy(type="binary_accuracy", name="binary_accuracy")
     assert metric_config({"type": "sparse_top_k_categorical_accuracy"}).k == 5
     assert metric_config("auc") == AUC(type="auc", name="auc")
-    assert {METRIC_ALIASES.get(n, n) for n in METRIC_NAMES} - {"accuracy"} == set(METRICS)
+    assert {METRIC_ALIASES.get(n, n) for n in METRIC_NAMES} == set(METRICS)
+
+
+def test_the_table_is_the_one_source_of_names_schema_and_implementations():
+    assert METRIC_NAMES == tuple(name for kind in METRICS.values() for name in kind.names)
+    assert set(PlainMetric.model_json_schema()["properties"]["type"]["enum"]) == {
+        name for kind in METRICS.values() if kind.config is None for name in kind.names}
+    assert [name for name, kind in METRICS.items() if kind.runtime is None] == ["accuracy"]  # resolved, see above
+    for name in set(METRICS) - {"accuracy"}:
+        assert build_metric(name, None, (3,)).name == name
+
+
+def test_a_wrong_entry_fails_when_the_table_is_built():
+    with pytest.raises(ValueError, match="TopKAccuracy.type does not accept"):
+        MetricKind("top_k", TopKAccuracy)
+    with pytest.raises(ValueError, match="'package.module:attribute'"):
+        MetricKind("mine", runtime="mine")
 
 
 def test_specs_validate_names_and_configs():
@@ -325,7 +342,7 @@ def test_bad_metric_configs(value, kind, loc):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_losses_and_updates_do_not_sync_on_cuda():
-    from modelspec.training.losses import build_loss
+    from modelspec.losses.runtime import build_loss
 
     cuda = torch.device("cuda")
     labels = torch.tensor([0, 2, 1, 1], device=cuda)

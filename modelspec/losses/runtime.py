@@ -1,5 +1,8 @@
 """Keras 3 losses on torch: per-sample values, then Keras's "sum_over_batch_size" reduction.
 
+The per-sample functions here are the ones modelspec.losses.config's `LOSSES` table names
+("modelspec.losses.runtime:<name>"); `build_loss` looks a loss up there and wraps its function.
+
     loss_fn = build_loss(loss_config("categorical_crossentropy"))
     loss = loss_fn(y_true, y_pred, sample_weight)   # 0-dim tensor
 
@@ -21,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from modelspec.losses import (
+from modelspec.implementation import resolve
+from modelspec.losses.config import (
+    LOSSES,
     BinaryCrossentropy,
     CategoricalCrossentropy,
     Huber,
@@ -171,24 +176,9 @@ def log_cosh(y_true: Tensor, y_pred: Tensor, config: LossConfig) -> Tensor:
     return (error + F.softplus(-2.0 * error) - math.log(2.0)).mean(dim=-1)
 
 
-#: Canonical loss name -> per-sample function (y_true, y_pred, config) -> values without the last axis.
-LOSSES: dict[str, PerSample] = {
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy,
-    "mean_squared_error": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
-    "huber": huber,
-    "kl_divergence": kl_divergence,
-    "poisson": poisson,
-    "hinge": hinge,
-    "squared_hinge": squared_hinge,
-    "categorical_hinge": categorical_hinge,
-    "cosine_similarity": cosine_similarity,
-    "log_cosh": log_cosh,
-}
+def per_sample(name: str) -> PerSample:
+    """The per-sample function of a canonical loss name: its `LOSSES` entry's runtime reference, resolved."""
+    return resolve(LOSSES[name].runtime)
 
 
 #: dtype -> its promotion with float32, remembered: torch.promote_types is a dispatched op, and this runs every step.
@@ -242,21 +232,4 @@ class KerasLoss:
 def build_loss(spec: LossSpec) -> LossFn:
     """A callable (y_true, y_pred, sample_weight=None) -> 0-dim loss, for a loss spec or config."""
     config = loss_config(spec)
-    return KerasLoss(config, LOSSES[config.type])
-
-
-_LOGITS_FORMS = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy)
-
-
-def logits_variant(spec: LossSpec) -> LossConfig | None:
-    """The same cross-entropy computed from logits, for a loss on probabilities; else None.
-
-    The training loop uses it when a softmax (or sigmoid) output feeds the loss: the loss then
-    takes the pre-activation logits, which is stabler and has better gradients. The values agree
-    with the probability form except where a probability saturates Keras's [1e-7, 1 - 1e-7] clip
-    (a loss above about 16.1 per element): there the logits form gives the true, larger value.
-    """
-    config = loss_config(spec)
-    if isinstance(config, _LOGITS_FORMS) and not config.from_logits:
-        return config.model_copy(update={"from_logits": True})
-    return None
+    return KerasLoss(config, per_sample(config.type))

@@ -1,9 +1,15 @@
-"""Metric specs, as Keras spells them: a name or a config dict. The torch side is modelspec.training.metrics.
+"""Metric specs, as Keras spells them, and the table that registers every metric. The torch side is modelspec.metrics.runtime.
 
     metrics: [accuracy, {type: top_k_categorical_accuracy, k: 3}, {type: auc, num_thresholds: 200}]
 
 A metric is reported under the name the user wrote (`acc`, `mse`), or for a mapping its `name`
 or its type; multi-output models prefix it with the output's name (`main_output_acc`).
+
+`METRICS` is the one registration point: each `MetricKind` entry gives a metric's canonical name,
+its aliases, its config class (PlainMetric when it has no arguments) and its torch implementation
+as a "module:attribute" reference. The spec's schema (`MetricSpec`, `PlainMetric.type`),
+`METRIC_NAMES` and `METRIC_ALIASES` come from it.
+
 No torch here: this module is used while validating specs.
 """
 
@@ -11,7 +17,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field, TypeAdapter
 
@@ -22,31 +29,15 @@ from modelspec.config import (
     PositiveInt,
     StrictModel,
 )
-from modelspec.losses import LOSS_ALIASES, name_or_config
+from modelspec.implementation import check_reference
+from modelspec.identifiers import literal_names, name_or_config
+from modelspec.losses.config import LABEL_KINDS, LOSS_ALIASES
 
-MetricName = Literal[
-    "accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
-    "mean_squared_error", "mse", "mean_absolute_error", "mae", "precision", "recall", "auc",
-]
-
-#: Every name a spec may use, aliases included.
-METRIC_NAMES: tuple[str, ...] = get_args(MetricName)
-
-METRIC_ALIASES: dict[str, str] = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
+#: Where a metric's implementation lives unless its entry names another "module:attribute".
+RUNTIME = "modelspec.metrics.runtime"
 
 #: What "accuracy" may resolve to; see resolve_accuracy.
 AccuracyType = Literal["binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy"]
-
-
-class PlainMetric(StrictModel):
-    """A metric without arguments, e.g. `{type: mse, name: error}`."""
-
-    type: Literal[
-        "accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy",
-        "mean_squared_error", "mse", "mean_absolute_error", "mae",
-    ]
-    name: Identifier | None = None
 
 
 class BinaryAccuracy(StrictModel):
@@ -85,17 +76,78 @@ class AUC(StrictModel):
     name: Identifier | None = None
 
 
-MetricConfig = PlainMetric | BinaryAccuracy | TopKAccuracy | PrecisionRecall | AUC
+@dataclass(frozen=True)
+class MetricKind:
+    """One metric, everything modelspec knows about it.
+
+    `config` is the class of its arguments (None: none, the shared PlainMetric). `runtime` names its
+    torch implementation, by default `RUNTIME:<name>`: a Metric subclass, built from the config, or a
+    per-sample function (y_true, y_pred, **arguments) -> values, averaged with the sample weights,
+    whose keyword arguments are the config's fields but `type` and `name`. None: no implementation
+    of its own ("accuracy" resolves to another metric, see resolve_accuracy).
+    """
+
+    name: str
+    config: type[StrictModel] | None = None
+    aliases: tuple[str, ...] = ()
+    runtime: str | None = ""
+
+    def __post_init__(self) -> None:
+        if self.runtime is not None:
+            object.__setattr__(self, "runtime", check_reference(self.runtime or f"{RUNTIME}:{self.name}"))
+        if self.config is not None and not set(self.names) <= set(literal_names(self.config)):
+            raise ValueError(f"metric {self.name!r}: {self.config.__name__}.type does not accept {self.names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+#: Every metric. The order of the classes' first entries is the schema's.
+METRICS: dict[str, MetricKind] = {kind.name: kind for kind in (
+    MetricKind("accuracy", aliases=("acc",), runtime=None),
+    MetricKind("categorical_accuracy"),
+    MetricKind("sparse_categorical_accuracy"),
+    MetricKind("mean_squared_error", aliases=("mse",)),
+    MetricKind("mean_absolute_error", aliases=("mae",)),
+    MetricKind("binary_accuracy", BinaryAccuracy),
+    MetricKind("top_k_categorical_accuracy", TopKAccuracy),
+    MetricKind("sparse_top_k_categorical_accuracy", TopKAccuracy),
+    MetricKind("precision", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric"),
+    MetricKind("recall", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric"),
+    MetricKind("auc", AUC, runtime=f"{RUNTIME}:AUCMetric"),
+)}
+
+#: Every name a spec may use, aliases included.
+METRIC_NAMES: tuple[str, ...] = tuple(name for kind in METRICS.values() for name in kind.names)
+
+METRIC_ALIASES: dict[str, str] = {alias: kind.name for kind in METRICS.values() for alias in kind.aliases}
+
+_PLAIN_NAMES = tuple(name for kind in METRICS.values() if kind.config is None for name in kind.names)
+
+
+class PlainMetric(StrictModel):
+    """A metric without arguments, e.g. `{type: mse, name: error}`."""
+
+    type: Literal[_PLAIN_NAMES]  # type: ignore[valid-type]  # the names of the table's metrics without a config
+    name: Identifier | None = None
+
 
 _METRIC_CONFIGS: dict[str, type[StrictModel]] = {
-    name: cls for cls in get_args(MetricConfig) for name in get_args(cls.model_fields["type"].annotation)
+    name: kind.config or PlainMetric for kind in METRICS.values() for name in kind.names
 }
 
 if TYPE_CHECKING:
+    MetricName = str
+    MetricConfig = PlainMetric | BinaryAccuracy | TopKAccuracy | PrecisionRecall | AUC
     MetricSpec = MetricName | MetricConfig
 else:
+    MetricName = Literal[METRIC_NAMES]
+    #: The config classes, in the table's order.
+    MetricConfig = Union[tuple(dict.fromkeys(_METRIC_CONFIGS.values()))]  # noqa: UP007 (a runtime-built union)
     #: The field type of one metric in a spec: `acc` or `{type: auc, num_thresholds: 100}`.
     MetricSpec = name_or_config("metric", _METRIC_CONFIGS)
+
 
 @functools.cache
 def _config_adapter() -> TypeAdapter[MetricConfig]:
@@ -137,6 +189,6 @@ def resolve_accuracy(loss_name: str | None, output_shape: Sequence[Dimension]) -
     """
     if output_shape and output_shape[-1] == 1:
         return "binary_accuracy"
-    if LOSS_ALIASES.get(loss_name or "", loss_name) == "sparse_categorical_crossentropy":
+    if LABEL_KINDS.get(LOSS_ALIASES.get(loss_name or "", loss_name or "")) == "sparse":
         return "sparse_categorical_accuracy"
     return "categorical_accuracy"

@@ -1,5 +1,9 @@
 """Keras 3 metrics on torch: stateful objects that accumulate on the tensors' device.
 
+The implementations here are the ones modelspec.metrics.config's `METRICS` table names
+("modelspec.metrics.runtime:<name>"): Metric subclasses, or per-sample functions that
+`build_metric` averages with Keras's MeanMetricWrapper.
+
     metric = build_metric(metric_config("acc"), loss_config("categorical_crossentropy"), (10,))
     for y_true, y_pred in batches:
         metric.update(y_true, y_pred)      # no .item(), no host sync
@@ -20,21 +24,27 @@ import torch
 from torch import Tensor
 
 from modelspec.config import Dimension
-from modelspec.losses import LossSpec, loss_config
-from modelspec.metrics import (
+from modelspec.implementation import resolve
+from modelspec.losses.config import LossSpec, loss_config
+from modelspec.losses.runtime import (
+    compute_dtype,
+    divide_no_nan,
+    squeeze_or_expand_to_same_rank,
+)
+from modelspec.losses.runtime import (
+    mean_absolute_error as mean_absolute_error_loss,
+)
+from modelspec.losses.runtime import (
+    mean_squared_error as mean_squared_error_loss,
+)
+from modelspec.metrics.config import (
     AUC,
+    METRICS,
     MetricConfig,
     MetricSpec,
     PrecisionRecall,
     metric_config,
     resolve_accuracy,
-)
-from modelspec.training.losses import (
-    compute_dtype,
-    divide_no_nan,
-    mean_absolute_error,
-    mean_squared_error,
-    squeeze_or_expand_to_same_rank,
 )
 
 Weight = Tensor | float | int | None
@@ -286,23 +296,18 @@ def auc_from_counts(tp: Tensor, fp: Tensor, tn: Tensor, fn: Tensor, curve: str, 
     return ((x[:-1] - x[1:]) * _HEIGHTS[summation_method](y[:-1], y[1:])).sum()
 
 
-def _wrapper(fn: Callable[..., Tensor], *keys: str) -> Callable[[MetricConfig], Metric]:
-    return lambda config: MeanMetricWrapper(partial(fn, **{key: getattr(config, key) for key in keys}), config.name)
+#: The regression metrics: the losses' per-sample values, on float32 (or float64) and the same rank.
+mean_squared_error = _regression(mean_squared_error_loss)
+mean_absolute_error = _regression(mean_absolute_error_loss)
 
 
-#: Canonical metric type -> factory from its config ("accuracy" is resolved before the lookup).
-METRICS: dict[str, Callable[[MetricConfig], Metric]] = {
-    "binary_accuracy": _wrapper(binary_accuracy, "threshold"),
-    "categorical_accuracy": _wrapper(categorical_accuracy),
-    "sparse_categorical_accuracy": _wrapper(sparse_categorical_accuracy),
-    "top_k_categorical_accuracy": _wrapper(top_k_categorical_accuracy, "k"),
-    "sparse_top_k_categorical_accuracy": _wrapper(sparse_top_k_categorical_accuracy, "k"),
-    "mean_squared_error": _wrapper(_regression(mean_squared_error)),
-    "mean_absolute_error": _wrapper(_regression(mean_absolute_error)),
-    "precision": lambda config: PrecisionRecallMetric(config, config.name),  # type: ignore[arg-type]
-    "recall": lambda config: PrecisionRecallMetric(config, config.name),  # type: ignore[arg-type]
-    "auc": lambda config: AUCMetric(config, config.name),  # type: ignore[arg-type]
-}
+def _implementation(config: MetricConfig) -> Metric:
+    """The metric its `METRICS` entry names: a Metric subclass, or a per-sample function averaged."""
+    found = resolve(METRICS[config.type].runtime)
+    if isinstance(found, type) and issubclass(found, Metric):
+        return found(config, config.name)
+    arguments = {key: getattr(config, key) for key in type(config).model_fields if key not in ("type", "name")}
+    return MeanMetricWrapper(partial(found, **arguments), config.name)
 
 
 def build_metric(spec: MetricSpec, loss: LossSpec | None, output_shape: Sequence[Dimension]) -> Metric:
@@ -312,4 +317,4 @@ def build_metric(spec: MetricSpec, loss: LossSpec | None, output_shape: Sequence
         loss_type = loss_config(loss).type if loss is not None else None
         resolved = resolve_accuracy(loss_type, output_shape)
         config = metric_config(resolved).model_copy(update={"name": config.name})
-    return METRICS[config.type](config)
+    return _implementation(config)

@@ -44,7 +44,7 @@ import torch
 import torch.distributed as dist
 
 from modelspec.errors import UsageError
-from modelspec.training.metrics import Metric, sum_states
+from modelspec.metrics.runtime import Metric, sum_states
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.data.batches import Batches

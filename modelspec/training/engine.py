@@ -31,24 +31,18 @@ import torch
 from torch import Tensor
 
 from modelspec.graph import Graph
+from modelspec.losses import logits_variant, loss_kind
+from modelspec.losses.runtime import build_loss
+from modelspec.metrics.runtime import Mean, Metric, build_metric
 from modelspec.nn.activations import get_activation
 from modelspec.plan import TrainingPlan
 from modelspec.torch_build import build_module, output_activations, set_trainable
 from modelspec.training.compile_cache import use_compile_cache
-from modelspec.training.losses import build_loss, logits_variant
-from modelspec.training.metrics import Mean, Metric, build_metric
 from modelspec.training.optimizers import build_optimizer
 from modelspec.training.regularizers import Regularization
 
 #: fit.mixed_precision -> the autocast dtype of the forward pass (None: float32, no autocast).
 AUTOCAST_DTYPES: dict[str | None, torch.dtype | None] = {None: None, "float32": None, "bf16": torch.bfloat16, "mixed_bfloat16": torch.bfloat16}
-
-#: A cross-entropy on probabilities can take the logits of the activation that made them.
-_LOGITS_PAIRS = {
-    "categorical_crossentropy": "softmax",
-    "sparse_categorical_crossentropy": "softmax",
-    "binary_crossentropy": "sigmoid",
-}
 
 
 def channels_last_kernels(module: torch.nn.Module) -> int:
@@ -105,7 +99,8 @@ class Engine:
         for name, output in plan.outputs.items():
             if output.loss is None:
                 continue
-            variant = logits_variant(output.loss) if _LOGITS_PAIRS.get(output.loss.type) == activations[name] else None
+            # A cross-entropy on probabilities takes the logits of the activation its loss entry names.
+            variant = logits_variant(output.loss) if loss_kind(output.loss).logits_of == activations[name] else None
             if variant is not None:
                 self.from_logits[name] = get_activation(activations[name])
             self.losses[name] = build_loss(variant or output.loss)
