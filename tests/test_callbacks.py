@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from modelspec import callbacks as configs
+from modelspec.optimizers.runtime import build_optimizer
 from modelspec.training.callbacks import (
     CSVLogger,
     EarlyStopping,
@@ -23,7 +24,6 @@ from modelspec.training.callbacks import (
     record_epoch,
 )
 from modelspec.training.files import read_weights
-from modelspec.training.optimizers import build_optimizer
 from modelspec.training.run import TrainingRun, prepare
 from tests.helpers import write
 

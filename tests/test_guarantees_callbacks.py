@@ -264,8 +264,8 @@ def test_modelspec_compiles_into_its_cache_folder(tmp_path, monkeypatch):
     from torch._inductor import codecache
 
     from modelspec.optimizers import optimizer_config
+    from modelspec.optimizers.runtime import build_optimizer
     from modelspec.training.engine import compile_module
-    from modelspec.training.optimizers import build_optimizer
 
     for compile_something in (lambda: build_optimizer(optimizer_config("sgd"), [torch.zeros(2, requires_grad=True)]).compile_update(),
                               lambda: compile_module(torch.nn.Linear(2, 2))):

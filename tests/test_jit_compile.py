@@ -16,8 +16,8 @@ import torch
 from torch._dynamo.utils import counters
 
 from modelspec.optimizers import optimizer_config
+from modelspec.optimizers.runtime import build_optimizer
 from modelspec.training.engine import Engine
-from modelspec.training.optimizers import build_optimizer
 from modelspec.training.run import TrainingRun, prepare
 from tests.helpers import write
 

@@ -573,7 +573,7 @@ def test_argument_errors(config: dict, quoted: str) -> None:
 
 
 def test_bidirectional_spec_trains_with_regularizers_and_state(tmp_path) -> None:
-    from modelspec.training.regularizers import Regularization
+    from modelspec.regularizers.runtime import Regularization
     from modelspec.training.run import is_stateful
 
     spec = write(tmp_path, """

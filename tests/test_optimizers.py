@@ -21,7 +21,7 @@ from modelspec.optimizers import (
     PiecewiseConstantDecay,
     optimizer_config,
 )
-from modelspec.training.optimizers import build_optimizer, current_learning_rate, set_learning_rate
+from modelspec.optimizers.runtime import build_optimizer, current_learning_rate, set_learning_rate
 
 # ----- the NumPy reference: Keras 3's equations, one variable at a time --------------------------
 W0 = [np.array([[0.5, -1.0, 2.0], [1.5, -0.3, 0.8]]), np.array([0.2, -0.7, 1.1, -2.0])]
@@ -494,3 +494,64 @@ def test_json_schema_accepts_a_name_or_a_mapping():
     schema = TypeAdapter(OptimizerSpec).json_schema()
     names = next(branch["enum"] for branch in schema["anyOf"] if "enum" in branch)
     assert "adam" in names and "Adam" in names and "RMSprop" in names
+
+
+# ----- the registry: names, schema and implementation from one registration --------------------------
+def test_every_registered_optimizer_names_its_torch_class():
+    from modelspec.optimizers import OPTIMIZERS
+    from modelspec.optimizers.runtime import KerasOptimizer, implementation
+
+    for name, cls in OPTIMIZERS.items():
+        assert cls.implementation == f"modelspec.optimizers.runtime:Keras{cls.__name__}"
+        found = implementation(optimizer_config(name))
+        assert issubclass(found, KerasOptimizer) and found.__name__ == f"Keras{cls.__name__}"
+
+
+def test_a_registered_optimizer_is_built_from_its_registration(monkeypatch):
+    # Adding an optimizer: a config class registered with its implementation, nothing else.
+    from typing import Literal
+
+    from modelspec.optimizers import config as optimizers
+    from modelspec.optimizers.runtime import KerasSGD
+
+    monkeypatch.setattr(optimizers, "OPTIMIZERS", dict(optimizers.OPTIMIZERS))
+    monkeypatch.setattr(optimizers, "OPTIMIZER_IDENTIFIERS", dict(optimizers.OPTIMIZER_IDENTIFIERS))
+
+    @optimizers.register_optimizer("modelspec.optimizers.runtime:KerasSGD")
+    class Plain(optimizers.SGD):
+        type: Literal["plain", "Plain"]
+
+    assert optimizers.OPTIMIZER_IDENTIFIERS["Plain"] == "plain" and optimizers.OPTIMIZERS["plain"] is Plain
+    optimizer = build_optimizer(Plain(type="Plain"), [torch.zeros(2, requires_grad=True)])
+    assert type(optimizer) is KerasSGD and optimizer.config.type == "plain"
+
+
+@pytest.mark.parametrize("reference", ["modelspec.optimizers.runtime.KerasSGD", "modelspec optimizers:KerasSGD", ":KerasSGD", "m:"])
+def test_a_malformed_implementation_reference_is_refused_at_registration(reference):
+    from modelspec.optimizers import register_optimizer
+
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        register_optimizer(reference)
+
+
+def test_a_reference_to_something_else_is_refused_when_built():
+    from modelspec.implementation import resolve
+    from modelspec.optimizers.runtime import implementation
+
+    with pytest.raises(ImportError, match="no 'KerasLion'"):
+        resolve("modelspec.optimizers.runtime:KerasLion")
+    config = optimizer_config("sgd")
+    type(config).implementation, saved = "modelspec.optimizers.runtime:build_optimizer", type(config).implementation
+    try:
+        with pytest.raises(TypeError, match="is not a KerasOptimizer subclass"):
+            implementation(config)
+    finally:
+        type(config).implementation = saved
+
+
+def test_configs_and_schedules_import_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, modelspec.optimizers, modelspec.optimizers.schedules; assert 'torch' not in sys.modules, 'torch'"
+    subprocess.run([sys.executable, "-c", code], check=True)

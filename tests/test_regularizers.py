@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
-from modelspec.training.run import prepare
 from tests.helpers import write
 
 SPEC = """
@@ -22,7 +22,7 @@ compile: {optimizer: {type: sgd, learning_rate: 0.5}, loss: mse}
 
 
 def engine(tmp_path) -> Engine:
-    prepared = prepare(write(tmp_path, SPEC))
+    prepared = check_spec(write(tmp_path, SPEC))
     return Engine(prepared.graph, prepared.plan, device="cpu", seed=0)
 
 
@@ -54,3 +54,49 @@ def test_regularizer_names_and_errors(tmp_path):
 
     found = problems(tmp_path, "name: m\nsequential:\n  - {type: Dense, units: 2, input_dim: 2, kernel_regularizer: l3}\n")
     assert any("kernel_regularizer" in p.message for p in found)
+
+
+# ----- the registries -----------------------------------------------------------------------------
+def test_every_registered_kind_names_its_torch_function():
+    from modelspec.regularizers import CONSTRAINTS, REGULARIZERS
+    from modelspec.regularizers.runtime import penalty_of, projection_of
+
+    assert set(REGULARIZERS) == {"l1", "l2", "l1_l2"} and set(CONSTRAINTS) == {"max_norm", "non_neg", "unit_norm"}
+    for name, cls in REGULARIZERS.items():
+        assert callable(penalty_of(cls(type=name)))
+    for name, cls in CONSTRAINTS.items():
+        assert callable(projection_of(cls(type=name)))
+
+
+def test_penalties_and_projections_follow_keras():
+    from modelspec.regularizers import L1, L1L2, L2, MaxNorm, NonNeg, UnitNorm
+    from modelspec.regularizers.runtime import penalty_of, projection_of
+
+    w = torch.tensor([[3.0, -4.0], [0.3, 0.4]])
+    for config, expected in ((L1(type="l1", l1=0.5), 0.5 * 7.7), (L2(type="l2"), 0.01 * 25.25),
+                             (L1L2(type="l1_l2", l1=0.1, l2=0.2), 0.1 * 7.7 + 0.2 * 25.25)):
+        assert float(penalty_of(config)(config, w)) == pytest.approx(expected)
+    for config, expected in ((MaxNorm(type="max_norm", max_value=1.0), [[0.6, -0.8], [0.3, 0.4]]),
+                             (UnitNorm(type="unit_norm"), [[0.6, -0.8], [0.6, 0.8]]), (NonNeg(type="non_neg"), [[3.0, 0.0], [0.3, 0.4]])):
+        projected = w.clone()
+        projection_of(config)(config, projected)
+        assert torch.allclose(projected, torch.tensor(expected), atol=1e-6)
+
+
+def test_bare_names_take_their_registered_defaults():
+    from pydantic import TypeAdapter
+
+    from modelspec.regularizers import L1L2, L2, Constraint, MaxNorm, Regularizer
+
+    assert TypeAdapter(Regularizer).validate_python("l1_l2") == L1L2(type="l1_l2", l1=0.01, l2=0.01)
+    assert TypeAdapter(Regularizer).validate_python({"type": "l1_l2"}) == L1L2(type="l1_l2", l1=0.0, l2=0.0)
+    assert TypeAdapter(Regularizer).validate_python("l2") == L2(type="l2", l2=0.01)
+    assert TypeAdapter(Constraint).validate_python("max_norm") == MaxNorm(type="max_norm", max_value=2.0)
+
+
+def test_configs_import_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, modelspec.regularizers; assert 'torch' not in sys.modules, 'torch'"
+    subprocess.run([sys.executable, "-c", code], check=True)

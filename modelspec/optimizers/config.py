@@ -1,4 +1,4 @@
-"""Keras optimizers and learning-rate schedules as spec configs, with Keras 3's argument names and defaults.
+"""Keras optimizers as spec configs, with Keras 3's argument names and defaults (no torch here).
 
 An optimizer is a Keras identifier or a mapping with a `type` and the optimizer's arguments:
 
@@ -12,25 +12,24 @@ An optimizer is a Keras identifier or a mapping with a `type` and the optimizer'
 Identifiers are Keras's lowercase names or class names (`adam` or `Adam`, `rmsprop` or `RMSprop`);
 both validate to the lowercase name. Every optimizer takes Keras's common arguments `weight_decay`
 (decoupled: w -= w * weight_decay * lr before the update) and one of `clipnorm` (per variable),
-`clipvalue` (elementwise) or `global_clipnorm` (over all gradients).
+`clipvalue` (elementwise) or `global_clipnorm` (over all gradients). Learning-rate schedules are in
+modelspec.optimizers.schedules.
 
-This module does not import torch: it is used while validating specs. The torch implementations
-live in modelspec.training.optimizers; each config class names its own (`torch_class`).
+An optimizer is one class here, registered by `@register_optimizer("module:Class")`: its `type`
+literal gives its names (the lowercase one first), its fields its schema, and the reference names
+its torch implementation (a modelspec.optimizers.runtime.KerasOptimizer subclass), which
+modelspec.optimizers.runtime.build_optimizer imports when it builds one.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
-import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 from pydantic import (
     BeforeValidator,
-    Discriminator,
     Field,
-    Tag,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -38,154 +37,22 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from modelspec.config import NonNegativeInt, PositiveInt, StrictModel
+from modelspec.config import StrictModel
 from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
+from modelspec.implementation import check_reference
+from modelspec.optimizers.schedules import LearningRate, NonNegativeFloat, PositiveFloat
 
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-
-PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 #: beta_1, beta_2, rho: decay rates of moving averages, in [0, 1).
 DecayRate = Annotated[float, Field(ge=0.0, lt=1.0)]
 #: SGD and RMSprop momentum, in [0, 1] as Keras checks.
 Momentum = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-# ----- learning-rate schedules -------------------------------------------------------------------
-class LearningRateSchedule(StrictModel):
-    """A learning rate as a function of the optimizer's iteration count (0 at the first update)."""
-
-    type: str
-
-    def value(self, step: int) -> float:
-        """The learning rate used by the update made after `step` earlier updates."""
-        raise NotImplementedError
-
-
-SCHEDULES: dict[str, type[LearningRateSchedule]] = {}
-S = TypeVar("S", bound=type[LearningRateSchedule])
-
-
-def _register_schedule(cls: S) -> S:
-    (name,) = cls.model_fields["type"].annotation.__args__
-    SCHEDULES[name] = cls
-    return cls
-
-
-@_register_schedule
-class ExponentialDecay(LearningRateSchedule):
-    """initial_learning_rate * decay_rate ** (step / decay_steps); the exponent is floored when staircase.
-
-        learning_rate: {type: ExponentialDecay, initial_learning_rate: 0.1, decay_steps: 1000, decay_rate: 0.96}
-    """
-
-    type: Literal["ExponentialDecay"]
-    initial_learning_rate: NonNegativeFloat
-    decay_steps: PositiveInt
-    decay_rate: PositiveFloat
-    staircase: bool = False
-
-    def value(self, step: int) -> float:
-        exponent = step / self.decay_steps
-        if self.staircase:
-            exponent = math.floor(exponent)
-        return self.initial_learning_rate * self.decay_rate**exponent
-
-
-@_register_schedule
-class CosineDecay(LearningRateSchedule):
-    """Optional linear warmup from initial_learning_rate to warmup_target over warmup_steps, then a cosine
-    decay over decay_steps from warmup_target (or initial_learning_rate without warmup) to alpha times it.
-
-        learning_rate: {type: CosineDecay, initial_learning_rate: 0.0, decay_steps: 9000, warmup_target: 0.001, warmup_steps: 1000}
-    """
-
-    type: Literal["CosineDecay"]
-    initial_learning_rate: NonNegativeFloat
-    decay_steps: PositiveInt
-    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    warmup_target: NonNegativeFloat | None = None
-    warmup_steps: NonNegativeInt = 0
-
-    def value(self, step: int) -> float:
-        if self.warmup_target is None:
-            return self._decayed(min(step, self.decay_steps), self.initial_learning_rate)
-        step = min(step, self.decay_steps + self.warmup_steps)
-        if step < self.warmup_steps:
-            fraction = step / self.warmup_steps
-            return self.initial_learning_rate + (self.warmup_target - self.initial_learning_rate) * fraction
-        return self._decayed(step - self.warmup_steps, self.warmup_target)
-
-    def _decayed(self, step: int, start: float) -> float:
-        cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
-        return start * ((1.0 - self.alpha) * cosine + self.alpha)
-
-
-@_register_schedule
-class PiecewiseConstantDecay(LearningRateSchedule):
-    """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <= boundaries[i],
-    values[-1] after the last boundary.
-
-        learning_rate: {type: PiecewiseConstantDecay, boundaries: [1000, 2000], values: [0.1, 0.01, 0.001]}
-    """
-
-    type: Literal["PiecewiseConstantDecay"]
-    boundaries: Annotated[list[NonNegativeInt], Field(min_length=1)]
-    values: list[NonNegativeFloat]
-
-    @model_validator(mode="after")
-    def _check_lengths(self) -> PiecewiseConstantDecay:
-        if len(self.values) != len(self.boundaries) + 1:
-            raise ValueError(
-                "the length of boundaries should be 1 less than the length of values. Received: "
-                f"boundaries={self.boundaries} of length {len(self.boundaries)}, and values={self.values} of length {len(self.values)}"
-            )
-        if any(b >= c for b, c in zip(self.boundaries, self.boundaries[1:])):
-            raise ValueError(f"boundaries must be strictly increasing, received {self.boundaries}")
-        return self
-
-    def value(self, step: int) -> float:
-        return self.values[bisect.bisect_left(self.boundaries, step)]
-
-
-def _check_schedule_type(value: Any) -> Any:
-    """Reject an unknown schedule `type` with the valid names, before the tagged union does."""
-    if isinstance(value, dict):
-        name = value.get("type")
-        if not (isinstance(name, str) and name in SCHEDULES):
-            hint = did_you_mean(name, SCHEDULES) if isinstance(name, str) else ""
-            raise PydanticCustomError(
-                "unknown_schedule",
-                "a learning-rate schedule needs a 'type': one of {choices}; received {received}{hint}",
-                {"choices": format_choices(SCHEDULES), "received": repr(name), "hint": hint},
-            )
-    return value
-
-
-def _learning_rate_tag(value: Any) -> str:
-    if isinstance(value, dict):
-        return value["type"]
-    return value.type if isinstance(value, LearningRateSchedule) else "float"
-
-
-#: A schedule config, discriminated on `type`.
-ScheduleConfig = Annotated[Union[tuple(SCHEDULES.values())], Field(discriminator="type")]  # noqa: UP007 (a runtime-built union)
-
-#: A positive float or a schedule config.
-LearningRate = Annotated[
-    Union[
-        Annotated[PositiveFloat, Tag("float")],
-        *(Annotated[cls, Tag(name)] for name, cls in SCHEDULES.items()),
-    ],
-    Discriminator(_learning_rate_tag),
-    BeforeValidator(_check_schedule_type, json_schema_input_type=Union[PositiveFloat, ScheduleConfig]),
-]
-
-
-# ----- optimizers -------------------------------------------------------------------------------
 class BaseOptimizer(StrictModel):
     """Arguments every Keras optimizer takes. Subclasses set `type` (lowercase name first, then the class name)."""
+
+    #: "module:Class" of the torch implementation, set by register_optimizer.
+    implementation: ClassVar[str]
 
     type: str
     learning_rate: LearningRate = Field(0.001, description="A positive float or a schedule {type: ExponentialDecay, ...}.")
@@ -208,10 +75,6 @@ class BaseOptimizer(StrictModel):
             )
         return self
 
-    def torch_class(self) -> Callable[..., torch.optim.Optimizer]:
-        """The torch.optim.Optimizer subclass implementing this optimizer (imported here, lazily)."""
-        raise NotImplementedError(f"{type(self).__name__} has no torch implementation")
-
 
 OPTIMIZERS: dict[str, type[BaseOptimizer]] = {}
 #: Every accepted identifier ("adam", "Adam", ...) -> the canonical lowercase name.
@@ -219,15 +82,22 @@ OPTIMIZER_IDENTIFIERS: dict[str, str] = {}
 O = TypeVar("O", bound=type[BaseOptimizer])
 
 
-def _register(cls: O) -> O:
-    """Class decorator: add an optimizer under every identifier of its `type` literal (the first is canonical)."""
-    names = cls.model_fields["type"].annotation.__args__
-    OPTIMIZERS[names[0]] = cls
-    OPTIMIZER_IDENTIFIERS.update({name: names[0] for name in names})
-    return cls
+def register_optimizer(implementation: str) -> Callable[[O], O]:
+    """Class decorator: add an optimizer under every identifier of its `type` literal (the first is
+    canonical), implemented by `implementation`, "module:Class" of a KerasOptimizer subclass."""
+    check_reference(implementation)
+
+    def register(cls: O) -> O:
+        names = cls.model_fields["type"].annotation.__args__
+        cls.implementation = implementation
+        OPTIMIZERS[names[0]] = cls
+        OPTIMIZER_IDENTIFIERS.update({name: names[0] for name in names})
+        return cls
+
+    return register
 
 
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasSGD")
 class SGD(BaseOptimizer):
     """Gradient descent with (Nesterov) momentum in Keras's velocity form.
 
@@ -239,13 +109,8 @@ class SGD(BaseOptimizer):
     momentum: Momentum = 0.0
     nesterov: bool = False
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasSGD
 
-        return KerasSGD
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasRMSprop")
 class RMSprop(BaseOptimizer):
     """RMSprop, epsilon inside the square root; optionally centered and with momentum.
 
@@ -258,13 +123,8 @@ class RMSprop(BaseOptimizer):
     epsilon: NonNegativeFloat = 1e-7
     centered: bool = False
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasRMSprop
 
-        return KerasRMSprop
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasAdam")
 class Adam(BaseOptimizer):
     """Adam with Keras's "epsilon hat" (bias correction folded into the step size); optionally AMSGrad.
 
@@ -277,13 +137,8 @@ class Adam(BaseOptimizer):
     epsilon: NonNegativeFloat = 1e-7
     amsgrad: bool = False
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasAdam
 
-        return KerasAdam
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasAdamW")
 class AdamW(Adam):
     """Adam with decoupled weight decay (required, default 0.004).
 
@@ -293,13 +148,8 @@ class AdamW(Adam):
     type: Literal["adamw", "AdamW"]
     weight_decay: NonNegativeFloat = 0.004
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasAdamW
 
-        return KerasAdamW
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasAdagrad")
 class Adagrad(BaseOptimizer):
     """Adagrad: an accumulator of squared gradients, starting at initial_accumulator_value.
 
@@ -310,13 +160,8 @@ class Adagrad(BaseOptimizer):
     initial_accumulator_value: NonNegativeFloat = 0.1
     epsilon: NonNegativeFloat = 1e-7
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasAdagrad
 
-        return KerasAdagrad
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasAdadelta")
 class Adadelta(BaseOptimizer):
     """Adadelta with a learning rate (1.0 gives the paper's form).
 
@@ -327,13 +172,8 @@ class Adadelta(BaseOptimizer):
     rho: DecayRate = 0.95
     epsilon: NonNegativeFloat = 1e-7
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasAdadelta
 
-        return KerasAdadelta
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasAdamax")
 class Adamax(BaseOptimizer):
     """Adamax: Adam with the infinity norm.
 
@@ -345,13 +185,8 @@ class Adamax(BaseOptimizer):
     beta_2: DecayRate = 0.999
     epsilon: NonNegativeFloat = 1e-7
 
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasAdamax
 
-        return KerasAdamax
-
-
-@_register
+@register_optimizer("modelspec.optimizers.runtime:KerasNadam")
 class Nadam(BaseOptimizer):
     """Nadam: Adam with Nesterov momentum and Dozat's momentum schedule (0.96 decay).
 
@@ -362,11 +197,6 @@ class Nadam(BaseOptimizer):
     beta_1: DecayRate = 0.9
     beta_2: DecayRate = 0.999
     epsilon: NonNegativeFloat = 1e-7
-
-    def torch_class(self):
-        from modelspec.training.optimizers import KerasNadam
-
-        return KerasNadam
 
 
 #: Canonical optimizer names, as they appear after validation.
@@ -410,6 +240,7 @@ OptimizerSpec = Annotated[
     OptimizerConfig,
     BeforeValidator(_optimizer_identifier, json_schema_input_type=Union[OptimizerName, OptimizerConfig]),
 ]
+
 
 @functools.cache
 def _spec_adapter() -> TypeAdapter[BaseOptimizer]:

@@ -1,5 +1,8 @@
 """Keras's optimizers on torch: Keras 3's update rules, not torch's (they differ in epsilon and momentum).
 
+Each class here implements one config of modelspec.optimizers.config, which names it in its
+`@register_optimizer("modelspec.optimizers.runtime:Keras...")`; `build_optimizer` resolves that reference.
+
 Each step does what Keras's `apply_gradients` does, for the parameters that have a gradient:
 
 1. clip the gradients (`clipnorm` per variable, `clipvalue` elementwise, or `global_clipnorm`);
@@ -29,12 +32,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from modelspec.optimizers import (
-    BaseOptimizer,
-    LearningRateSchedule,
-    OptimizerConfig,
-    optimizer_config,
-)
+from modelspec.implementation import resolve
+from modelspec.optimizers.config import BaseOptimizer, OptimizerConfig, optimizer_config
+from modelspec.optimizers.schedules import LearningRateSchedule
 from modelspec.training.compile_cache import use_compile_cache
 
 Slots = dict[str, list[Tensor]]
@@ -351,7 +351,15 @@ class KerasNadam(KerasOptimizer):
 def build_optimizer(config: OptimizerConfig | str | dict[str, Any], params: Iterable[Tensor] | Iterable[dict[str, Any]]) -> KerasOptimizer:
     """The torch optimizer for a config (a bare Keras name or a mapping is validated first)."""
     config = optimizer_config(config)
-    return config.torch_class()(params, config)
+    return implementation(config)(params, config)
+
+
+def implementation(config: BaseOptimizer) -> type[KerasOptimizer]:
+    """The KerasOptimizer subclass the config's registration names."""
+    found = resolve(type(config).implementation)
+    if not (isinstance(found, type) and issubclass(found, KerasOptimizer)):
+        raise TypeError(f"{type(config).implementation!r}, the implementation of {config.type}, is not a KerasOptimizer subclass")
+    return found
 
 
 def current_learning_rate(optimizer: torch.optim.Optimizer) -> float:

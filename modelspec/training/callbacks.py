@@ -22,8 +22,8 @@ import torch
 
 from modelspec import callbacks as configs
 from modelspec.files import atomic_write_text
+from modelspec.optimizers.runtime import current_learning_rate, set_learning_rate
 from modelspec.training.files import save_weights
-from modelspec.training.optimizers import current_learning_rate, set_learning_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.training.run import TrainingRun

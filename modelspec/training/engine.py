@@ -35,11 +35,11 @@ from modelspec.losses import logits_variant, loss_kind
 from modelspec.losses.runtime import build_loss
 from modelspec.metrics.runtime import Mean, Metric, build_metric
 from modelspec.nn.activations import get_activation
+from modelspec.optimizers.runtime import build_optimizer
 from modelspec.plan import TrainingPlan
+from modelspec.regularizers.runtime import Regularization
 from modelspec.torch_build import build_module, output_activations, set_trainable
 from modelspec.training.compile_cache import use_compile_cache
-from modelspec.training.optimizers import build_optimizer
-from modelspec.training.regularizers import Regularization
 
 #: fit.mixed_precision -> the autocast dtype of the forward pass (None: float32, no autocast).
 AUTOCAST_DTYPES: dict[str | None, torch.dtype | None] = {None: None, "float32": None, "bf16": torch.bfloat16, "mixed_bfloat16": torch.bfloat16}
