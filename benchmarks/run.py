@@ -268,7 +268,7 @@ def bench_cli(runs: int, folder: Path, installed_python: str | None = None) -> d
     # As an installed package runs: bytecode compiled and cached (PYTHONDONTWRITEBYTECODE would recompile
     # every edited module in every process), and one untimed warm-up run of each case (file cache).
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"} | {"COLUMNS": "100"}
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "modelspec"), str(ROOT / "cli")], capture_output=True, env=env)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "modelspec"), str(ROOT / "modelspec_cli")], capture_output=True, env=env)
     for cmd, extra in cases.values():
         _wall(cmd, cwd=ROOT, env=env | extra)
     times: dict[str, list[float]] = {case: [] for case in cases}

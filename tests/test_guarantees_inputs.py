@@ -227,7 +227,7 @@ def test_non_utf8_overrides_are_refused(tmp_path, command):
 
 
 def test_more_processes_than_cpus_are_refused(tmp_path, monkeypatch):
-    from modelspec_cli.main import cpu_count
+    from modelspec_cli.processes import cpu_count
 
     monkeypatch.chdir(tmp_path)
     spec = write(tmp_path, SMALL)
@@ -241,7 +241,7 @@ def test_more_processes_than_gpus_are_refused_even_with_force(monkeypatch):
     import torch
 
     from modelspec.errors import UsageError
-    from modelspec_cli.main import check_process_count
+    from modelspec_cli.processes import check_process_count
 
     monkeypatch.setattr("modelspec.training.run.resolve_device", lambda name: torch.device("cuda"))
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

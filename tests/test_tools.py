@@ -39,7 +39,7 @@ def cli(*args: str, **kwargs):
 @pytest.fixture
 def console_width():
     """Set the width of the CLI's rich console (made on first use, from the terminal) for one test."""
-    from modelspec_cli.main import stdout as lazy
+    from modelspec_cli.console import stdout as lazy
 
     stdout = lazy.real
     saved = stdout._width

@@ -9,7 +9,7 @@ In:
 - a Keras model config (`model.to_json()`, Keras 2 or 3) becomes a spec (modelspec.interop.keras_config);
 - Keras 3 `.weights.h5` files become modelspec safetensors (modelspec.interop.keras_weights; `modelspec[keras]`).
 
-Nothing here is imported by the rest of modelspec; the CLI front end is modelspec_cli.interop.
+Nothing here is imported by the rest of modelspec; the CLI front end is modelspec_cli.commands.export and .convert.
 """
 
 from __future__ import annotations
