@@ -179,7 +179,7 @@ def arguments(type_name: str) -> list[Argument]:
     """The keys a layer entry of this type accepts (without `type`): its own, regularization, common."""
     from pydantic import TypeAdapter
 
-    from modelspec.schema import fallback_description
+    from modelspec.schema.editor import fallback_description
 
     cls = _layers()[type_name]
     schema = TypeAdapter(cls).json_schema()

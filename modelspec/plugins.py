@@ -138,7 +138,7 @@ def load_plugins(located: Located, *, allowed: bool) -> list[Problem]:
         _LOADED.add(name)
         new = True
     if new:
-        from modelspec.spec import refresh_layer_types
+        from modelspec.schema import build
 
-        refresh_layer_types()
+        build.refresh()
     return problems

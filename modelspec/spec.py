@@ -16,14 +16,15 @@ A sequential model lists its layers under `sequential:` instead of inputs/layers
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from modelspec.config import Dimension, Identifier, PositiveInt, StrictModel
-from modelspec.layers import LAYERS, tagged_union
+from modelspec.layers import LAYER_TYPES, entry_tag
 from modelspec.layers.base import Reference
+from modelspec.schema.fields import tagged_union
 from modelspec.training_spec import CompileConfig, DataConfig, FitConfig
 
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
@@ -44,8 +45,13 @@ class Reuse(StrictModel):
     inputs: Reference | list[Reference] | None = Field(None, description="What this call is applied to; default: the previous entry.")
 
 
-#: One entry of `layers:` or `sequential:`: a layer definition (tagged on `type`) or a reuse.
-LayerEntry = tagged_union({**LAYERS, "reuse": Reuse})
+def _entry_union(layer_types: Mapping[str, type]) -> Any:
+    return tagged_union({**layer_types, "reuse": Reuse}, entry_tag)
+
+
+#: One entry of `layers:` or `sequential:`: a layer definition (tagged on `type`) or a reuse; its
+#: schema is made from the layer types registered when it is built (modelspec.schema.build).
+LayerEntry = LAYER_TYPES.field_of(_entry_union)
 
 
 class ModelBody(StrictModel):
@@ -99,52 +105,3 @@ class Spec(ModelBody):
     compile: CompileConfig | None = Field(None, description="Optimizer, losses, loss weights and metrics (Keras's compile).")
     fit: FitConfig = Field(default_factory=_default_fit, description="Training settings (Keras's fit).")
     data: DataConfig | None = Field(None, description="Training, validation and test data.")
-
-
-def use_layer_types(names: Iterable[Any], *, callbacks: bool = False) -> None:
-    """Make the spec schema know the layer types in `names` (importing only their modules), rebuilding it if needed.
-
-    A spec naming Dense and Dropout builds the schemas of those two, not of the whole catalog;
-    `callbacks=True` adds the callback types (a spec with `fit.callbacks`).
-    """
-    from modelspec import layers, training_spec
-
-    layers.load_layer_types(names)
-    grown = callbacks and training_spec.use_callbacks()
-    if not layers.union_is_current():
-        refresh_layer_types()
-    elif grown or not Spec.__pydantic_complete__:
-        _build_spec_schema()
-
-
-def refresh_layer_types() -> None:
-    """Rebuild the layer-entry union and the spec schema after layer modules or plugins registered layer types."""
-    global LayerEntry
-    from modelspec import layers
-
-    layers.refresh_union()
-    LayerEntry = tagged_union({**layers.LAYERS, "reuse": Reuse})
-    for model in (ModelBody, Spec):
-        for field in ("sequential", "layers"):
-            model.model_fields[field].annotation = list[LayerEntry] | None
-    _build_spec_schema()
-
-
-def _build_spec_schema() -> None:
-    """Build Spec's validator, or restore the one a process with the same layer types and sources cached.
-
-    ModelBody is rebuilt first (Spec's `models:` reuses its schema) unless Spec comes from the cache,
-    which holds ModelBody's schema inside Spec's.
-    """
-    from modelspec import layers, schema_cache, training_spec
-
-    key = None
-    if all(cls.__module__.startswith("modelspec.") for cls in layers.LAYERS.values()):  # no plugin's layers
-        sections = ["fit.callbacks"] if training_spec.callbacks_in_use() else []
-        key = schema_cache.cache_key([*sorted(layers.LAYERS), *sections])
-        if schema_cache.restore(Spec, key):
-            return
-    for model in (ModelBody, Spec):
-        model.model_rebuild(force=True)
-    if key is not None:
-        schema_cache.store(Spec, key)

@@ -20,36 +20,30 @@ from modelspec.data.config import DataSource
 from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec
+from modelspec.schema.fields import Kind
 
 
 def _callbacks_not_loaded(value: Any) -> Any:
-    raise RuntimeError("fit.callbacks validated before use_callbacks(): modelspec.validate loads the callback types a spec uses")
+    raise RuntimeError("fit.callbacks validated before the callback types were included: modelspec.schema.build includes them for a spec that has fit.callbacks")
 
 
-#: The type of one `fit.callbacks` entry. Until a spec has `callbacks:` it stands in for
-#: modelspec.callbacks.CallbackSpec, so that specs without callbacks never create their ~10
-#: pydantic classes (a few ms of every `validate` and `summary`); use_callbacks() swaps it in.
-_PLACEHOLDER = Annotated[Any, BeforeValidator(_callbacks_not_loaded)]
-CallbackEntry: Any = _PLACEHOLDER
+def _callback_types() -> dict[str, type]:
+    from modelspec.callbacks import CALLBACKS
+
+    return CALLBACKS
 
 
-def callbacks_in_use() -> bool:
-    """Whether FitConfig validates callbacks (use_callbacks ran)."""
-    return CallbackEntry is not _PLACEHOLDER
-
-
-def use_callbacks() -> bool:
-    """Give FitConfig the callback types of modelspec.callbacks; True if that changed FitConfig's schema."""
-    global CallbackEntry
-    if callbacks_in_use():
-        return False
+def _callback_entry(_members: Any) -> Any:
     from modelspec.callbacks import CallbackSpec
 
-    CallbackEntry = CallbackSpec
-    FitConfig.model_fields["callbacks"].annotation = list[CallbackSpec]
-    if FitConfig.__pydantic_complete__:  # built on its own before: a spec's schema would reuse the placeholder
-        FitConfig.model_rebuild(force=True)
-    return True
+    return CallbackSpec
+
+
+#: The callback registry as a Kind, off until a spec has `callbacks:` (modelspec.schema.build includes it),
+#: so that specs without callbacks never create their ~10 pydantic classes (a few ms of every `validate`
+#: and `summary`); meanwhile a `fit.callbacks` entry validates with a placeholder that refuses anything.
+CALLBACK_TYPES = Kind("fit.callbacks", _callback_types, _callback_entry, placeholder=Annotated[Any, BeforeValidator(_callbacks_not_loaded)])
+CallbackEntry = CALLBACK_TYPES.field
 
 
 #: A class index as a mapping key (YAML keys are read as text): "0", "1", ...

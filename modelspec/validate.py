@@ -146,16 +146,16 @@ def _has_callbacks(data: Any) -> bool:
 
 def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
     """Validate located data as a Spec (loading its plugins if allowed); SpecError with every located problem."""
-    from modelspec import spec as spec_module
     from modelspec.plugins import load_plugins
+    from modelspec.schema import build
 
     problems = load_plugins(located, allowed=allow_plugins)
     if problems:
         raise SpecError(problems)
-    spec_module.use_layer_types(_type_names(located.data), callbacks=_has_callbacks(located.data))
+    build.use_types(_type_names(located.data), callbacks=_has_callbacks(located.data))
     context: dict = {}
     try:
-        return spec_module.Spec.model_validate(located.data, context=context)
+        return build.validate_spec(located.data, context=context)
     except ValidationError as error:
         raise SpecError(map_validation_error(error, located, context)) from None
 

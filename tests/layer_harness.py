@@ -19,9 +19,9 @@ from pydantic import TypeAdapter
 
 from modelspec import layers
 from modelspec.layers import LayerConfig, Shape
-from modelspec.spec import use_layer_types
+from modelspec.schema import build
 
-use_layer_types(layers.load_all_layers())  # every layer type in the union (a spec loads only the ones it names)
+build.use_types(layers.load_all_layers())  # every layer type in the union (a spec loads only the ones it names)
 ADAPTER = TypeAdapter(layers.AnyLayer)
 N = None  # an unknown dimension, as in Keras's (None, 10)
 

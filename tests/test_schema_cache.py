@@ -8,9 +8,9 @@ import sys
 import types
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from modelspec import schema_cache
+from modelspec.schema import cache as schema_cache
 from tests.helpers import SPECS
 
 BAD_SPEC = """
@@ -24,16 +24,16 @@ compile: {optimizer: adma, loss: mse}
 def run_validate(spec, cache, *, forbid_build: bool = False):
     """`modelspec validate SPEC` in a new process with MODELSPEC_CACHE_DIR=cache; (rc, stdout, stderr).
 
-    With `forbid_build`, building any pydantic model's schema ends the process: it can only
-    succeed by restoring Spec's validator from the cache.
+    With `forbid_build`, building any pydantic schema ends the process (a test-only patch of
+    pydantic's schema generator): it can only succeed by restoring Spec's validator from the cache.
     """
     prelude = ""
     if forbid_build:
         prelude = (
-            "from pydantic._internal import _model_construction as construction\n"
+            "from pydantic._internal import _generate_schema\n"
             "def refuse(*args, **kwargs):\n"
             "    raise SystemExit('a schema was built')\n"
-            "construction.complete_model_class = refuse\n"
+            "_generate_schema.GenerateSchema.generate_schema = refuse\n"
         )
     code = prelude + "from modelspec_cli.main import main\nmain(['validate', sys.argv[1]], prog_name='modelspec')\n"
     env = {**os.environ, "MODELSPEC_CACHE_DIR": str(cache)}
@@ -84,45 +84,45 @@ class Small(BaseModel):
     size: int
 
 
-def fresh_small() -> type[BaseModel]:
-    return types.new_class("Small", (BaseModel,), {}, lambda ns: ns.update({"__annotations__": {"size": int}, "__module__": __name__}))
+SMALL = TypeAdapter(Small).validator
 
 
-def test_store_and_restore_a_model(tmp_path, monkeypatch):
+def test_store_and_restore_a_validator(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSPEC_CACHE_DIR", str(tmp_path))
-    schema_cache.store(Small, "k1")
+    schema_cache.store("small", "k1", SMALL)
     (path,) = tmp_path.glob("*.pickle")
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
-    target = fresh_small()
-    assert schema_cache.restore(target, "k1")
-    assert target.__pydantic_validator__.validate_python({"size": 3}).size == 3
+    restored = schema_cache.restore("small", "k1")
+    assert restored is not None and restored is not SMALL
+    assert restored.validate_python({"size": 3}) == Small(size=3)
     with pytest.raises(ValidationError):
-        target.__pydantic_validator__.validate_python({"size": "x"})
-    assert not schema_cache.restore(fresh_small(), "another key")
+        restored.validate_python({"size": "x"})
+    assert schema_cache.restore("small", "another key") is None
+    assert schema_cache.restore("other", "k1") is None
 
 
 def test_files_others_can_write_are_not_loaded(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSPEC_CACHE_DIR", str(tmp_path))
-    schema_cache.store(Small, "k1")
+    schema_cache.store("small", "k1", SMALL)
     (path,) = tmp_path.glob("*.pickle")
     path.chmod(0o666)
-    assert not schema_cache.restore(fresh_small(), "k1")
+    assert schema_cache.restore("small", "k1") is None
     path.chmod(0o600)
     tmp_path.chmod(0o777)
     try:
-        assert not schema_cache.restore(fresh_small(), "k1")
+        assert schema_cache.restore("small", "k1") is None
     finally:
         tmp_path.chmod(0o700)
-    assert schema_cache.restore(fresh_small(), "k1")
+    assert schema_cache.restore("small", "k1") is not None
 
 
 @pytest.mark.parametrize("setting", ["off", "", "0"])
 def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, setting):
     monkeypatch.setenv("MODELSPEC_CACHE_DIR", setting)
     monkeypatch.chdir(tmp_path)
-    schema_cache.store(Small, "k1")
+    schema_cache.store("small", "k1", SMALL)
     assert list(tmp_path.iterdir()) == []
-    assert not schema_cache.restore(fresh_small(), "k1")
+    assert schema_cache.restore("small", "k1") is None
 
 
 def test_the_default_folder_follows_xdg(monkeypatch, tmp_path):
@@ -135,8 +135,8 @@ def test_an_unwritable_folder_is_no_error(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder would be")
     monkeypatch.setenv("MODELSPEC_CACHE_DIR", str(blocker / "cache"))
-    schema_cache.store(Small, "k1")  # no exception
-    assert not schema_cache.restore(fresh_small(), "k1")
+    schema_cache.store("small", "k1", SMALL)  # no exception
+    assert schema_cache.restore("small", "k1") is None
 
 
 def test_the_key_covers_the_parts_and_every_loaded_modelspec_file(tmp_path, monkeypatch):
@@ -156,19 +156,25 @@ def test_old_files_are_pruned(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSPEC_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(schema_cache, "MAX_FILES", 3)
     for number in range(5):
-        schema_cache.store(Small, f"k{number}")
+        schema_cache.store("small", f"k{number}", SMALL)
         os.utime(next(tmp_path.glob(f"*k{number}.pickle")), (number, number))
-    schema_cache.store(Small, "k5")
+    schema_cache.store("small", "k5", SMALL)
     assert len(list(tmp_path.glob("*.pickle"))) == 3
 
 
 def test_layer_types_from_plugins_are_not_cached(monkeypatch):
-    from modelspec import layers, spec
+    from modelspec import layers
+    from modelspec.schema import build
 
-    stored = []
-    monkeypatch.setattr(schema_cache, "store", lambda model, key: stored.append(key))
     plugin_layer = type("PluginLayer", (), {"__module__": "lab_layers"})
     monkeypatch.setitem(layers.LAYERS, "PluginLayer", plugin_layer)
-    monkeypatch.setattr(schema_cache, "restore", lambda model, key: pytest.fail("a plugin's schema was looked up"))
-    spec._build_spec_schema()
-    assert stored == []
+    assert build.cache_key() is None
+
+
+def test_the_spec_key_names_every_registry_and_its_members(monkeypatch):
+    from modelspec import layers
+    from modelspec.schema import build
+
+    before = build.cache_key()
+    monkeypatch.setitem(layers.LAYERS, "Extra", type("Extra", (), {"__module__": "modelspec.layers.extra"}))
+    assert build.cache_key() not in (None, before)

@@ -162,8 +162,9 @@ def test_layers_name_shows_arguments_defaults_and_an_example(console_width):
 @pytest.fixture(scope="module")
 def entry_adapter():
     from modelspec import spec
+    from modelspec.schema import build
 
-    spec.use_layer_types(LAYERS)
+    build.use_types(LAYERS)
     return TypeAdapter(spec.LayerEntry)
 
 

@@ -7,8 +7,8 @@ case is the file's name without underscores; a family such as SpatialDropout1D/2
 
 Modules are imported when a spec names their type (`load_layer_types`), so that `validate` and
 `summary` build the schemas of the layers a spec uses, not of all of them; `load_all_layers` imports
-every one (the catalog, the JSON schema, did-you-mean suggestions). `AnyLayer`, the tagged union
-of the registered configs, is rebuilt by `refresh_union` when the registry grows.
+every one (the catalog, the JSON schema, did-you-mean suggestions). `AnyLayer` is the field type of
+the registered configs (a tagged union made when a schema is built: modelspec.schema.fields).
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import sys
 from collections.abc import Iterable
-from typing import Annotated, Any, Union
-
-from pydantic import Discriminator, Tag
+from typing import Any
 
 from modelspec.layers.base import (
     LAYERS,
@@ -31,6 +28,7 @@ from modelspec.layers.base import (
     format_shape,
     register,
 )
+from modelspec.schema.fields import Kind, tagged_union
 
 #: A layer module's key (its name without underscores) -> its name; `base*` modules hold no layer type.
 _MODULES = {
@@ -77,46 +75,9 @@ def entry_tag(value: Any) -> str | None:
     return getattr(value, "type", None) or ("reuse" if hasattr(value, "reuse") else None)
 
 
-def tagged_union(members: dict[str, type]) -> Any:
-    """A pydantic tagged union over `members` (tag -> class), dispatched by `entry_tag`."""
-    choices = tuple(Annotated[members[tag], Tag(tag)] for tag in sorted(members))  # sorted: the same schema whatever the load order
-    return Annotated[Union[choices], Discriminator(entry_tag)]  # noqa: UP007 (a runtime-built union)
+#: The layer registry as a Kind: `AnyLayer`, a field type (a wrapper's `layer`) whose schema is the tagged
+#: union of the layer types registered when it is built (modelspec.schema.build rebuilds it as LAYERS grows).
+LAYER_TYPES = Kind("layers", lambda: LAYERS, lambda members: tagged_union(members, entry_tag))
+AnyLayer = LAYER_TYPES.field
 
-
-AnyLayer = tagged_union(LAYERS)
-_union_members = frozenset(LAYERS)
-
-
-def union_is_current() -> bool:
-    """Whether AnyLayer covers every registered type (False after a module or plugin registered more)."""
-    return _union_members == frozenset(LAYERS)
-
-
-def _publish_union() -> None:
-    """Wrappers annotate their `layer` field as "AnyLayer"; pydantic resolves the name in the wrapper's
-    module when it builds the (deferred) schema on first use."""
-    for cls in LAYERS.values():
-        if getattr(cls, "wraps_layer", False):
-            sys.modules[cls.__module__].AnyLayer = AnyLayer
-
-
-def refresh_union() -> None:
-    """Rebuild AnyLayer after layer modules or plugins registered more layer types (and the wrappers' schemas with it)."""
-    global AnyLayer, _union_members
-    AnyLayer = tagged_union(LAYERS)
-    _union_members = frozenset(LAYERS)
-    _publish_union()
-    for cls in LAYERS.values():
-        if getattr(cls, "wraps_layer", False):
-            for name, optional in cls.layer_fields.items():
-                field = cls.model_fields[name]
-                field.annotation = AnyLayer | None if optional else AnyLayer
-                # a schema built before left the old union's discriminator in the field's metadata
-                field.metadata = [item for item in field.metadata if not isinstance(item, Discriminator)]
-            if cls.__pydantic_complete__:  # built on its own before: the spec schema would reuse the old union
-                cls.model_rebuild(force=True)
-
-
-_publish_union()
-
-__all__ = ["LAYERS", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "entry_tag", "format_shape", "load_all_layers", "load_layer_types", "module_of", "register", "tagged_union", "union_is_current"]
+__all__ = ["LAYERS", "LAYER_TYPES", "AnyLayer", "LayerConfig", "Shape", "Weight", "auto_name_base", "entry_tag", "format_shape", "load_all_layers", "load_layer_types", "module_of", "register"]

@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from modelspec.errors import ShapeError
+from modelspec.layers import AnyLayer
 from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
 from modelspec.layers.base_recurrent import RecurrentLayer
 
@@ -30,11 +31,11 @@ class Bidirectional(LayerConfig):
     """Bidirectional wrapper for LSTM, GRU and SimpleRNN."""
 
     type: Literal["Bidirectional"]
-    layer: AnyLayer = Field(description="The recurrent layer run forwards (LSTM, GRU or SimpleRNN).")  # noqa: F821
+    layer: AnyLayer = Field(description="The recurrent layer run forwards (LSTM, GRU or SimpleRNN).")
     merge_mode: Literal["concat", "sum", "mul", "ave"] | None = Field(
         "concat", description="How the two outputs combine: concat, sum, mul, ave, or null for two separate outputs."
     )
-    backward_layer: AnyLayer | None = Field(  # noqa: F821
+    backward_layer: AnyLayer | None = Field(
         None, description="The layer run backwards; default: a copy of `layer` with go_backwards: true."
     )
 

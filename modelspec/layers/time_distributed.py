@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.errors import ShapeError
+from modelspec.layers import AnyLayer
 from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
 
 
@@ -21,7 +22,7 @@ class TimeDistributed(LayerConfig):
     """Applies `layer` independently to each slice along axis 1 (time)."""
 
     type: Literal["TimeDistributed"]
-    layer: AnyLayer = Field(description="The layer applied at each time step: a layer config, or {model: NAME}.")  # noqa: F821
+    layer: AnyLayer = Field(description="The layer applied at each time step: a layer config, or {model: NAME}.")
 
     family = "recurrent"
     propagates_mask = True

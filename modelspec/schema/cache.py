@@ -2,15 +2,15 @@
 
 Pydantic builds a model's validator in Python: for a spec's schema (its layer types, optimizers,
 losses, metrics, callbacks and data sources) that is about 0.1 s, a third of a `validate`. The
-built core schema, validator and serializer pickle by reference to the classes and functions
-they call, so a later process restores them in a few milliseconds, like Python's own bytecode cache:
+built validator pickles as its core schema, by reference to the classes and functions it calls, so
+a later process restores it in a few milliseconds, like Python's own bytecode cache:
 
-    restored = schema_cache.restore(Spec, key)      # False: build it, then schema_cache.store(Spec, key)
+    validator = cache.restore("spec", key)          # None: build it, then cache.store("spec", key, validator)
 
 The key covers everything the schema is built from: Python's, pydantic's and pydantic-core's
 versions, the path, size and modification time of every modelspec module loaded (layer modules among
-them) and the caller's own parts (the registered layer types). Specs whose plugins register layer
-types are not cached (their modules are not ours to fingerprint).
+them) and the caller's own parts (modelspec.schema.build: every registry's member names). Specs whose
+plugins register layer types are not cached (their modules are not ours to fingerprint).
 
 The cache lives in $MODELSPEC_CACHE_DIR, else $XDG_CACHE_HOME/modelspec, else ~/.cache/modelspec;
 MODELSPEC_CACHE_DIR=off turns it off. A file is loaded only if this user owns it and nobody else can
@@ -63,9 +63,9 @@ def cache_key(parts: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
-def _path(model: type, key: str) -> Path | None:
+def _path(name: str, key: str) -> Path | None:
     folder = cache_dir()
-    return None if folder is None else folder / f"{model.__name__.lower()}-{key}.pickle"
+    return None if folder is None else folder / f"{name}-{key}.pickle"
 
 
 def _trusted(path: Path) -> bool:
@@ -80,35 +80,26 @@ def _trusted(path: Path) -> bool:
     return True
 
 
-def restore(model: type[pydantic.BaseModel], key: str) -> bool:
-    """Give `model` the validator cached under `key`; False (and `model` unchanged) if there is none."""
-    path = _path(model, key)
+def restore(name: str, key: str) -> pydantic_core.SchemaValidator | None:
+    """The validator `name` cached under `key`, or None if there is none (or it cannot be read)."""
+    path = _path(name, key)
     if path is None or not path.is_file() or not _trusted(path):
-        return False
+        return None
     try:
         with open(path, "rb") as handle:
-            schema, validator, serializer = pickle.load(handle)
+            validator = pickle.load(handle)
     except Exception:  # noqa: BLE001 (a truncated or stale file, whatever the error: rebuild and overwrite it)
-        return False
-    if not isinstance(validator, pydantic_core.SchemaValidator) or not isinstance(serializer, pydantic_core.SchemaSerializer):
-        return False
-    model.__pydantic_core_schema__ = schema
-    model.__pydantic_validator__ = validator
-    model.__pydantic_serializer__ = serializer
-    model.__pydantic_complete__ = True
-    return True
+        return None
+    return validator if isinstance(validator, pydantic_core.SchemaValidator) else None
 
 
-def store(model: type[pydantic.BaseModel], key: str) -> None:
-    """Save `model`'s built validator under `key` (atomically; silently not if anything fails)."""
-    path = _path(model, key)
+def store(name: str, key: str, validator: pydantic_core.SchemaValidator) -> None:
+    """Save a built validator as `name` under `key` (atomically; silently not if anything fails)."""
+    path = _path(name, key)
     if path is None:
         return
     try:
-        payload = pickle.dumps(
-            (model.__pydantic_core_schema__, model.__pydantic_validator__, model.__pydantic_serializer__),
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        payload = pickle.dumps(validator, protocol=pickle.HIGHEST_PROTOCOL)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         atomic_write(path, lambda temporary: temporary.write_bytes(payload))
         _prune(path.parent)

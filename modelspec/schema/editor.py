@@ -64,9 +64,10 @@ def spec_schema() -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     from modelspec.layers import load_all_layers
-    from modelspec.spec import Spec, use_layer_types
+    from modelspec.schema import build
+    from modelspec.spec import Spec
 
-    use_layer_types(load_all_layers(), callbacks=True)  # the schema describes every layer and callback type
+    build.use_types(load_all_layers(), callbacks=True)  # the schema describes every layer and callback type
 
     generated = TypeAdapter(Spec).json_schema()
     defs = generated.get("$defs", {})

@@ -8,7 +8,7 @@ precompiled header (147 MB of the 148 MB a small MLP's update wrote with torch 2
     use_compile_cache()   # TORCHINDUCTOR_CACHE_DIR = <modelspec cache>/torchinductor, unless already set,
                           # and the precompiled headers in its precompiled_headers/
 
-The modelspec cache folder is the schema cache's (modelspec.schema_cache.cache_dir: $MODELSPEC_CACHE_DIR, else
+The modelspec cache folder is the schema cache's (modelspec.schema.cache.cache_dir: $MODELSPEC_CACHE_DIR, else
 $XDG_CACHE_HOME/modelspec, else ~/.cache/modelspec). A TORCHINDUCTOR_CACHE_DIR of the user's own is kept. With
 MODELSPEC_CACHE_DIR=off (or a cache folder that cannot be created), a temporary folder of its own, removed when
 the process exits.
@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from modelspec.schema_cache import cache_dir
+from modelspec.schema.cache import cache_dir
 
 #: The environment variable torch inductor reads its cache folder from (torch._inductor.runtime.cache_dir_utils).
 INDUCTOR_CACHE_VARIABLE = "TORCHINDUCTOR_CACHE_DIR"
