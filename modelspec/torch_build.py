@@ -26,6 +26,7 @@ from torch import Tensor, fx, nn
 
 from modelspec.graph import Graph, TensorRef
 from modelspec.nn.activations import get_activation
+from modelspec.nn.build import instantiate
 from modelspec.nn.lstm import KerasLSTM
 
 
@@ -124,7 +125,7 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
     """
     root = nn.Module()
     for layer in graph.layers.values():
-        root.add_module(layer.name, layer.config.build(layer.nodes[0].input_shapes))
+        root.add_module(layer.name, instantiate(layer.config.module(layer.nodes[0].input_shapes)))
 
     code = fx.Graph()
     activations: list[fx.Node] = []

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from modelspec import layers
 from modelspec.layers import LayerConfig, Shape
+from modelspec.nn.build import build_layer
 from modelspec.schema import build
 
 build.use_types(layers.load_all_layers())  # every layer type in the union (a spec loads only the ones it names)
@@ -64,7 +65,7 @@ def check_case(case: Case) -> None:
     assert param_counts(layer, case.inputs) == case.params
 
     torch.manual_seed(0)
-    module = layer.build(case.inputs)
+    module = build_layer(layer, case.inputs)
     weights = layer.weights(case.inputs)
     assert sum(p.numel() for p in module.parameters()) == case.params[0]
     assert {name: tuple(t.shape) for name, t in module.state_dict().items()} == {n: w.shape for n, w in weights.items()}

@@ -115,7 +115,22 @@ PLUGIN = '''
 import os
 from typing import Literal
 
-from modelspec.layers.base import LayerConfig, register
+from modelspec.layers.base import LayerConfig, module_record, register
+
+
+def fail():
+    import torch
+
+    class Fail(torch.nn.Module):
+        calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            if os.environ.get("RANK") == "1" and self.calls == 3:
+                raise RuntimeError("boom in process 1")
+            return x
+
+    return Fail()
 
 
 @register
@@ -125,19 +140,8 @@ class FailInProcess1(LayerConfig):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def build(self, input_shapes):
-        import torch
-
-        class Fail(torch.nn.Module):
-            calls = 0
-
-            def forward(self, x):
-                self.calls += 1
-                if os.environ.get("RANK") == "1" and self.calls == 3:
-                    raise RuntimeError("boom in process 1")
-                return x
-
-        return Fail()
+    def module(self, input_shapes):
+        return module_record(f"{__name__}:fail")
 '''
 
 

@@ -42,7 +42,17 @@ def refused(result, *phrases: str) -> None:
 PLUGIN = '''
 from typing import Literal
 
-from modelspec.layers.base import LayerConfig, register
+from modelspec.layers.base import LayerConfig, module_record, register
+
+
+def triple():
+    import torch
+
+    class Triple(torch.nn.Module):
+        def forward(self, x):
+            return x * 3
+
+    return Triple()
 
 
 @register
@@ -52,14 +62,8 @@ class Tripler(LayerConfig):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def build(self, input_shapes):
-        import torch
-
-        class Triple(torch.nn.Module):
-            def forward(self, x):
-                return x * 3
-
-        return Triple()
+    def module(self, input_shapes):
+        return module_record(f"{__name__}:triple")
 '''
 PLANTED = "from pathlib import Path\nPath(__file__).with_name('{name}.marker').write_text('ran')\n"
 PLUGIN_SPEC = """

@@ -15,7 +15,7 @@ import torch
 from click.testing import CliRunner
 from modelspec_cli.main import main
 
-from modelspec.interop.export import sample_inputs
+from modelspec.interop.samples import sample_inputs
 from modelspec.torch_build import build_module
 from modelspec.training.files import save_weights
 from modelspec.training.run import predict, prepare

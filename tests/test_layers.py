@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
 from modelspec.layers import LayerConfig, Shape
+from modelspec.nn.build import build_layer
 from tests.layer_harness import Case, N, check_case, layer_from
 
 CASES = [
@@ -89,7 +90,7 @@ def test_layer(case: Case) -> None:
 
 # ----- LSTM ---------------------------------------------------------------------------------
 def build_lstm(inputs: list[Shape], **config):
-    return layer_from({"type": "LSTM", **config}).build(inputs)
+    return build_layer(layer_from({"type": "LSTM", **config}), inputs)
 
 
 def reference_lstm(x, kernel, recurrent_kernel, bias, act=torch.tanh, rec=torch.sigmoid, h=None, c=None):
@@ -194,7 +195,7 @@ def test_lstm_declarations_and_shape_errors() -> None:
 def test_embedding_input_length_declaration_and_float_input() -> None:
     layer = layer_from({"type": "Embedding", "input_dim": 10, "output_dim": 3, "input_length": 7})
     assert layer.declared_input_shape() == (None, 7)
-    module = layer.build([(None, 7)])
+    module = build_layer(layer, [(None, 7)])
     assert module(torch.tensor([[1.0, 2.0]])).shape == (1, 2, 3)
     assert module.embeddings.abs().max() <= 0.05
 
@@ -204,7 +205,7 @@ def test_conv2d_same_strided_equals_hand_padded_conv() -> None:
     layer = layer_from(
         {"type": "Conv2D", "filters": 3, "kernel_size": [3, 4], "strides": 2, "padding": "same"}
     )
-    module = layer.build([(None, 8, 7, 2)])
+    module = build_layer(layer, [(None, 8, 7, 2)])
     x = torch.randn(2, 8, 7, 2)
     # Keras/TF: H: out 4, pad total (4-1)*2+3-8 = 1 -> (0, 1); W: out 4, pad total (4-1)*2+4-7 = 3 -> (1, 2)
     padded = F.pad(x.permute(0, 3, 1, 2), (1, 2, 0, 1))
@@ -272,10 +273,10 @@ def test_argument_validation() -> None:
 
 
 def test_merge_modules_accept_a_list() -> None:
-    add = layer({"type": "Add"}).build([(None, 2), (None, 2)])
+    add = build_layer(layer({"type": "Add"}), [(None, 2), (None, 2)])
     a, b = torch.ones(1, 2), torch.full((1, 2), 2.0)
     assert torch.equal(add([a, b]), add(a, b))
-    concat = layer({"type": "Concatenate"}).build([(None, 2), (None, 2)])
+    concat = build_layer(layer({"type": "Concatenate"}), [(None, 2), (None, 2)])
     assert concat([a, b]).shape == (1, 4)
 
 
@@ -283,7 +284,7 @@ def test_dense_matches_keras_equation_in_numpy() -> None:
     import numpy as np
 
     layer = layer_from({"type": "Dense", "units": 3, "activation": "tanh"})
-    module = layer.build([(None, 4)])
+    module = build_layer(layer, [(None, 4)])
     keras_kernel = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)  # Keras layout (in, units)
     keras_bias = np.array([0.1, -0.2, 0.3], np.float32)
     with torch.no_grad():

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
+from modelspec.nn.build import build_layer
 from modelspec.regularizers import L2
 from tests.layer_harness import Case, N, check_case, layer_from
 
@@ -157,7 +158,7 @@ def test_layer(case: Case) -> None:
 # ----- references -----------------------------------------------------------------------------
 def build(config: dict, inputs):
     torch.manual_seed(0)
-    module = layer_from(config).build(inputs)
+    module = build_layer(layer_from(config), inputs)
     with torch.no_grad():  # a non-zero bias, so that a misplaced bias shows
         for name, p in module.named_parameters():
             if name == "bias":
@@ -280,7 +281,7 @@ def test_depthwise_conv2d_same_strided_matches_per_channel_reference() -> None:
 
 
 def test_average_pooling_same_excludes_padding() -> None:
-    pool1d = layer_from({"type": "AveragePooling1D", "pool_size": 2, "padding": "same"}).build([(None, 5, 1)])
+    pool1d = build_layer(layer_from({"type": "AveragePooling1D", "pool_size": 2, "padding": "same"}), [(None, 5, 1)])
     x = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]).reshape(1, 5, 1)
     # 5 -> 3 windows: pad (0, 1); the last window holds 5 alone
     assert pool1d(x).flatten().tolist() == [1.5, 3.5, 5.0]
@@ -295,11 +296,11 @@ def test_average_pooling_same_excludes_padding() -> None:
         cols = [c - 1 for c in range(2 * j, 2 * j + 3) if 0 <= c - 1 < 5]
         expected[:, i, j, :] = data[:, rows][:, :, cols].mean((1, 2))
     assert layer.output_shapes([(None, 6, 5, 3)]) == [(None, 3, 3, 3)]
-    np.testing.assert_allclose(numpy(layer.build([(None, 6, 5, 3)])(x)), expected, atol=1e-6)
+    np.testing.assert_allclose(numpy(build_layer(layer, [(None, 6, 5, 3)])(x)), expected, atol=1e-6)
 
 
 def test_max_pooling_same_padding_never_wins() -> None:
-    module = layer_from({"type": "MaxPooling2D", "pool_size": 2, "padding": "same"}).build([(None, 3, 3, 1)])
+    module = build_layer(layer_from({"type": "MaxPooling2D", "pool_size": 2, "padding": "same"}), [(None, 3, 3, 1)])
     x = -torch.arange(1.0, 10.0).reshape(1, 3, 3, 1)  # all negative: a zero pad would win
     assert module(x).flatten().tolist() == [-1.0, -3.0, -7.0, -9.0]
 
@@ -307,8 +308,8 @@ def test_max_pooling_same_padding_never_wins() -> None:
 def test_masked_global_pooling_1d_uses_kept_steps_only() -> None:
     x = torch.randn(3, 5, 4)
     mask = torch.tensor([[True, True, False, False, False], [True] * 5, [False, True, False, True, True]])
-    average = layer_from({"type": "GlobalAveragePooling1D"}).build([(None, 5, 4)])
-    maximum = layer_from({"type": "GlobalMaxPooling1D", "keepdims": True}).build([(None, 5, 4)])
+    average = build_layer(layer_from({"type": "GlobalAveragePooling1D"}), [(None, 5, 4)])
+    maximum = build_layer(layer_from({"type": "GlobalMaxPooling1D", "keepdims": True}), [(None, 5, 4)])
     x_masked = x.clone()
     x_masked[~mask] = float("nan")  # masked values must not leak
     for row in range(3):
@@ -355,7 +356,7 @@ def test_transpose_lengths_match_the_module_for_every_small_window(padding: str)
                     (shape,) = layer.output_shapes([(None, size, 1)])
                 except ShapeError:
                     continue  # same, even kernel, output_padding 0 on one step: no output
-                assert tuple(layer.build([(None, size, 1)])(torch.randn(1, size, 1)).shape) == (1, shape[1], 1), config
+                assert tuple(build_layer(layer, [(None, size, 1)])(torch.randn(1, size, 1)).shape) == (1, shape[1], 1), config
 
 
 @pytest.mark.parametrize("padding", ["valid", "same", "causal"])
@@ -366,12 +367,12 @@ def test_conv_and_pool_lengths_match_the_modules(padding: str) -> None:
                 continue  # no output (test_shape_errors_quote_received_and_expected)
             conv = layer_from({"type": "Conv1D", "filters": 1, "kernel_size": kernel, "strides": stride, "padding": padding, "dilation_rate": dilation})
             (shape,) = conv.output_shapes([(None, size, 1)])
-            assert conv.build([(None, size, 1)])(torch.randn(1, size, 1)).shape[1] == shape[1]
+            assert build_layer(conv, [(None, size, 1)])(torch.randn(1, size, 1)).shape[1] == shape[1]
         if padding != "causal" and kernel <= size:
             for kind in ("MaxPooling1D", "AveragePooling1D"):
                 pool = layer_from({"type": kind, "pool_size": kernel, "strides": stride, "padding": padding})
                 (shape,) = pool.output_shapes([(None, size, 1)])
-                assert pool.build([(None, size, 1)])(torch.randn(1, size, 1)).shape[1] == shape[1]
+                assert build_layer(pool, [(None, size, 1)])(torch.randn(1, size, 1)).shape[1] == shape[1]
 
 
 # ----- arguments, errors, initializers, regularizers -----------------------------------------------
@@ -427,8 +428,8 @@ def test_depthwise_kernels_draw_with_keras_fans() -> None:
     # torch's layout (32, 1, 3, 3) would give sqrt(6 / ((1 + 32) * 9)) = 0.142
     torch.manual_seed(0)
     for module, kernel in (
-        (d := layer_from({"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 4}).build([(None, 5, 5, 8)]), d.kernel),
-        (s := layer_from({"type": "SeparableConv2D", "filters": 2, "kernel_size": 3, "depth_multiplier": 4}).build([(None, 5, 5, 8)]), s.depthwise_kernel),
+        (d := build_layer(layer_from({"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 4}), [(None, 5, 5, 8)]), d.kernel),
+        (s := build_layer(layer_from({"type": "SeparableConv2D", "filters": 2, "kernel_size": 3, "depth_multiplier": 4}), [(None, 5, 5, 8)]), s.depthwise_kernel),
     ):
         limit = math.sqrt(6 / (12 * 9))
         assert 0.2 < kernel.abs().max().item() <= limit

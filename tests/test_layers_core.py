@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from modelspec.errors import ShapeError
 from modelspec.layers import LayerConfig, Shape
 from modelspec.nn.activations import get_activation
+from modelspec.nn.build import build_layer
 from modelspec.regularizers import L1L2, L2
 from tests.helpers import write
 from tests.layer_harness import Case, N, check_case, layer_from
@@ -75,7 +76,7 @@ def test_layer(case: Case) -> None:
 # ----- helpers ------------------------------------------------------------------------------
 def build(config: dict, input_shape: Shape):
     layer = layer_from(config)
-    return layer, layer.build([input_shape])
+    return layer, build_layer(layer, [input_shape])
 
 
 def apply(config: dict, x: torch.Tensor, *, training: bool = False) -> torch.Tensor:

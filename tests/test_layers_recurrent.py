@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
 from modelspec.layers import Shape
+from modelspec.nn.build import build_layer
 from modelspec.torch_build import build_module
 from modelspec.validate import check_file
 from tests.helpers import write
@@ -233,7 +234,7 @@ def randomize(module, seed: int = 1) -> None:
 
 
 def build(config: dict, inputs: list[Shape]):
-    return layer_from(config).build(inputs)
+    return build_layer(layer_from(config), inputs)
 
 
 def close(got: torch.Tensor, want) -> None:
@@ -287,7 +288,7 @@ def test_masked_steps_follow_keras(layer_type: str, go_backwards: bool, pattern:
     config = {"type": layer_type, "units": 4, "return_sequences": True, "return_state": True, "go_backwards": go_backwards}
     layer = layer_from(config)
     assert layer.consumes_mask and layer.keeps_mask()
-    module = layer.build([(None, 6, 3)])
+    module = build_layer(layer, [(None, 6, 3)])
     randomize(module)
     x, mask = torch.randn(3, 6, 3), torch.tensor(MASKS[pattern], dtype=torch.bool)
     got_sequence, *got_states = module(x, mask=mask)
@@ -334,7 +335,7 @@ def test_lstm_mask_from_the_graph(tmp_path) -> None:
 def test_bidirectional_matches_two_keras_passes() -> None:
     layer = layer_from({"type": "Bidirectional", "layer": {"type": "GRU", "units": 3, "return_sequences": True, "return_state": True}})
     assert layer.keeps_mask() and layer.consumes_mask
-    module = layer.build([(None, 5, 2)])
+    module = build_layer(layer, [(None, 5, 2)])
     randomize(module)
     x, mask = torch.randn(2, 5, 2), torch.tensor([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], dtype=torch.bool)
     merged, h_forward, h_backward = module(x, mask=mask)

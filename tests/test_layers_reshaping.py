@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from modelspec.errors import ShapeError
 from modelspec.layers import Shape
+from modelspec.nn.build import build_layer
 from tests.layer_harness import Case, N, check_case, layer_from
 
 CASES = [
@@ -65,7 +66,7 @@ def test_layer(case: Case) -> None:
 
 
 def build(config: dict, *inputs: Shape):
-    return layer_from(config).build(list(inputs))
+    return build_layer(layer_from(config), list(inputs))
 
 
 # ----- reshaping values ---------------------------------------------------------------------

@@ -11,7 +11,17 @@ PLUGIN = '''
 from pathlib import Path
 from typing import Literal
 
-from modelspec.layers.base import LayerConfig, register
+from modelspec.layers.base import LayerConfig, module_record, register
+
+
+def double():
+    import torch
+
+    class Double(torch.nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    return Double()
 
 Path(__file__).with_name("imported.marker").write_text("imported")
 
@@ -23,14 +33,8 @@ class Doubler(LayerConfig):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def build(self, input_shapes):
-        import torch
-
-        class Double(torch.nn.Module):
-            def forward(self, x):
-                return x * 2
-
-        return Double()
+    def module(self, input_shapes):
+        return module_record(f"{__name__}:double")
 '''
 
 SPEC = """

@@ -29,7 +29,6 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,60 +38,22 @@ from modelspec.errors import UsageError
 from modelspec.files import atomic_write
 from modelspec.graph import Graph
 from modelspec.interop import ExportError
+from modelspec.interop.pysource import write_source
+from modelspec.interop.samples import SAMPLE_BATCH, Exported, max_difference, outputs_tuple, sample_inputs
 from modelspec.torch_build import build_module
 from modelspec.training.files import load_weights
 from modelspec.training.run import Prepared, is_stateful, prepare
 
 #: ONNX opset written by `.onnx` exports.
 ONNX_OPSET = 18
-#: Sample batch size for tracing a dynamic batch (torch.export specialises sizes 0 and 1).
-SAMPLE_BATCH = 2
 
 
-@dataclass
-class Exported:
-    """What `export` wrote: the path, its format, and the largest difference from modelspec's outputs."""
-
-    path: Path
-    format: str
-    difference: float | None
-    note: str = ""
-
-
-# ----- the model and sample inputs ----------------------------------------------------------------
+# ----- the model -------------------------------------------------------------------------------------
 def load_model(prepared: Prepared, weights: str | Path) -> fx.GraphModule:
     """The spec's module with the trained weights, in inference mode (WeightsError when they do not fit)."""
     module = build_module(prepared.graph)
     load_weights(module, weights)
     return module.eval()
-
-
-def input_bounds(graph: Graph) -> dict[str, int]:
-    """For integer inputs: the smallest bound any consuming layer sets (Embedding: input_dim)."""
-    bounds: dict[str, int] = {}
-    for node in graph.order:
-        bound = node.layer.config.input_bound()
-        for ref in node.inputs:
-            if ref.source in graph.inputs and bound is not None:
-                bounds[ref.source] = min(bound, bounds.get(ref.source, bound))
-    return bounds
-
-
-def sample_inputs(graph: Graph, batch: int = SAMPLE_BATCH, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """A batch of random inputs of the graph's shapes and dtypes (the batch size where the spec leaves it open)."""
-    generator = torch.Generator().manual_seed(seed)
-    bounds = input_bounds(graph)
-    tensors = []
-    for name, spec in graph.inputs.items():
-        shape = [batch if spec.shape[0] is None else spec.shape[0], *(4 if d is None else d for d in spec.shape[1:])]
-        dtype = getattr(torch, spec.dtype)
-        if dtype == torch.bool:
-            tensors.append(torch.rand(shape, generator=generator) < 0.5)
-        elif not dtype.is_floating_point:
-            tensors.append(torch.randint(0, bounds.get(name, 2), shape, generator=generator, dtype=dtype))
-        else:
-            tensors.append(torch.randn(shape, generator=generator, dtype=dtype))
-    return tuple(tensors)
 
 
 def dynamic_shapes(graph: Graph) -> tuple[dict[int, object], ...]:
@@ -104,18 +65,6 @@ def dynamic_shapes(graph: Graph) -> tuple[dict[int, object], ...]:
     return tuple({0: batch} if spec.shape[0] is None else {} for spec in graph.inputs.values())
 
 
-def outputs_tuple(result: object) -> tuple[torch.Tensor, ...]:
-    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
-
-
-def max_difference(expected: tuple[torch.Tensor, ...], received: tuple[object, ...]) -> float:
-    worst = 0.0
-    for want, got in zip(expected, received, strict=True):
-        got = torch.as_tensor(got)
-        if tuple(got.shape) != tuple(want.shape):
-            return float("inf")
-        worst = max(worst, float((got.to(want.dtype) - want).abs().max()) if want.numel() else 0.0)
-    return worst
 
 
 def _refuse_stateful(prepared: Prepared, what: str) -> None:
@@ -245,8 +194,6 @@ def _check_onnx(module: fx.GraphModule, graph: Graph, out: Path) -> tuple[float 
 
 
 def write_python(prepared: Prepared, module: fx.GraphModule, out: Path) -> Exported:
-    from modelspec.interop.pysource import write_source
-
     return write_source(prepared, module, out)
 
 
@@ -271,4 +218,4 @@ def export(spec: str | Path | Prepared, weights: str | Path, out: str | Path, *,
     return writer(prepared, module, out)
 
 
-__all__ = ["FORMATS", "ONNX_OPSET", "Exported", "export", "load_model", "sample_inputs", "write_onnx", "write_pt2", "write_python"]
+__all__ = ["FORMATS", "ONNX_OPSET", "Exported", "export", "load_model", "write_onnx", "write_pt2", "write_python"]

@@ -13,10 +13,10 @@ loads modelspec's safetensors weights (keys `layer.weight`, PyTorch layout).
 Weights come from the file, so modelspec's initialisers are left out: `initialize` is a function
 that returns the empty tensor it is given.
 
-How the constructor arguments are known: the layer builders run once under a profile hook that
-records the arguments of each module's `__init__` call (`recorded_constructions`). A module whose
-state the builder changed after its constructor returned would be written wrong, so the file is
-imported and checked against modelspec's module on a sample batch before it is kept.
+The constructor calls are the layers' module records (`LayerConfig.module(input_shapes)`, the
+data that modelspec.nn.build.instantiate calls): the class, the arguments that differ from the
+constructor's defaults, positional while they have none. The file is still imported and checked
+against modelspec's module on a sample batch before it is kept.
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ import torch
 from torch import fx, nn
 
 from modelspec.files import atomic_write
-from modelspec.graph import Graph
+from modelspec.graph import Graph, ResolvedLayer
 from modelspec.interop import ExportError
+from modelspec.interop.samples import Exported, max_difference, outputs_tuple, sample_inputs
+from modelspec.layers.base import NESTED_MODEL, ModuleRecord
+from modelspec.nn.build import target_class
 from modelspec.torch_build import build_module
 
 #: Objects replaced in the written file: the initialisers (weights come from the file).
@@ -61,60 +64,34 @@ TOLERANCE = 1e-5
 
 
 # ----- constructor arguments ----------------------------------------------------------------------
-@dataclass
-class Construction:
-    """One module's constructor call: its class and the arguments, as bound at the call."""
+def call_arguments(target: Callable, record: ModuleRecord) -> list[tuple[str | None, str, Any]]:
+    """(keyword or None for a positional argument, parameter name, value) of the record's call, as the file writes it.
 
-    module: nn.Module
-    args: list[Any]
-    kwargs: dict[str, Any]
-
-
-def recorded_constructions(build: Callable[[], Any]) -> tuple[Any, dict[int, Construction]]:
-    """Run `build()` recording the arguments of every nn.Module constructor call (outermost call per module)."""
-    records: dict[int, Construction] = {}
-    previous = sys.getprofile()
-
-    def profile(frame: types.FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_name == "__init__":
-            obj = frame.f_locals.get("self")
-            if isinstance(obj, nn.Module) and id(obj) not in records:
-                init = type(obj).__init__
-                if getattr(init, "__code__", None) is frame.f_code:
-                    records[id(obj)] = _bind(obj, init, frame.f_locals)
-        if previous is not None:
-            previous(frame, event, arg)
-
-    sys.setprofile(profile)
-    try:
-        result = build()
-    finally:
-        sys.setprofile(previous)
-    return result, records
-
-
-def _bind(obj: nn.Module, init: Callable, local_values: dict[str, Any]) -> Construction:
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
+    Parameters without a default are positional until the first keyword-only or defaulted one;
+    after that, only the arguments that differ from their defaults are written, by keyword.
+    """
+    signature = inspect.signature(target)
+    bound = signature.bind(*record.args, **record.kwargs).arguments
+    found: list[tuple[str | None, str, Any]] = []
     positional = True
-    for name, parameter in list(inspect.signature(init).parameters.items())[1:]:
-        value = local_values.get(name, parameter.default)
+    for name, parameter in signature.parameters.items():
         if parameter.kind is parameter.VAR_POSITIONAL:
-            args.extend(value)
-        elif parameter.kind is parameter.VAR_KEYWORD:  # passed on to a base class: keep what differs from its default
-            kwargs.update({key: item for key, item in value.items() if not _same(item, _inherited_default(type(obj), key))})
+            found += [(None, name, value) for value in bound.get(name, ())]
+        elif parameter.kind is parameter.VAR_KEYWORD:  # passed on to a base class: what differs from its default
+            passed = bound.get(name, {}).items()
+            found += [(key, key, value) for key, value in passed if not _same(value, _inherited_default(target, key))]
         elif positional and parameter.kind is not parameter.KEYWORD_ONLY and parameter.default is parameter.empty:
-            args.append(value)
+            found.append((None, name, bound[name]))
         else:
             positional = False
-            if parameter.default is parameter.empty or not _same(value, parameter.default):
-                kwargs[name] = value
-    return Construction(obj, args, kwargs)
+            if name in bound and (parameter.default is parameter.empty or not _same(bound[name], parameter.default)):
+                found.append((name, name, bound[name]))
+    return found
 
 
-def _inherited_default(cls: type, name: str) -> Any:
+def _inherited_default(cls: Any, name: str) -> Any:
     """The default of keyword `name` in the first base-class constructor that declares it."""
-    for base in cls.__mro__[1:]:
+    for base in getattr(cls, "__mro__", ())[1:]:
         init = vars(base).get("__init__")
         if init is not None and inspect.isfunction(init):
             parameter = inspect.signature(init).parameters.get(name)
@@ -284,23 +261,35 @@ def _public_homes(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a record's module sits: in layer `layer` of the compiled model `model`, at `path` within the layer's module."""
+
+    model: fx.GraphModule
+    layer: ResolvedLayer
+    path: str
+
+    @property
+    def module_path(self) -> str:
+        return f"{self.layer.name}.{self.path}" if self.path else self.layer.name
+
+    def inside(self, parameter: str) -> Place:
+        """The submodule a wrapped layer's module becomes: named after the constructor parameter it is passed to."""
+        return Place(self.model, self.layer, f"{self.path}.{parameter}" if self.path else parameter)
+
+
 # ----- values as Python expressions ----------------------------------------------------------------
 class Writer:
     """Writes the file: definitions, model classes, constructor expressions."""
 
-    def __init__(self, records: dict[int, Construction]):
-        self.records = records
+    def __init__(self) -> None:
         self.collector = SourceCollector()
         self.classes: dict[int, str] = {}  # id(GraphModule) -> generated class name
         self.model_sources: list[str] = []
         self.module_names: set[str] = set()
 
     def expression(self, value: Any) -> str:
-        """A Python expression that rebuilds `value` in the written file."""
-        if isinstance(value, fx.GraphModule):
-            return f"{self.model_class(value)}()"
-        if isinstance(value, nn.Module):
-            return self.construction(value)
+        """A Python expression that rebuilds the plain value `value` in the written file."""
         if value is None or isinstance(value, (bool, int, str)):
             return repr(value)
         if isinstance(value, float):
@@ -316,20 +305,38 @@ class Writer:
             return "{" + ", ".join(f"{self.expression(k)}: {self.expression(v)}" for k, v in value.items()) + "}"
         raise ExportError(f"cannot write the value {value!r} ({type(value).__name__}) as Python source")
 
-    def construction(self, module: nn.Module) -> str:
-        record = self.records.get(id(module))
-        if record is None or record.module is not module:
-            raise ExportError(f"cannot tell how the {type(module).__name__} module was constructed")
-        cls = type(module)
-        if _is_modelspec(cls.__module__):
-            name = self.collector.add_object(cls)
-        elif getattr(nn, cls.__name__, None) is cls:
+    def layer_module(self, model: fx.GraphModule, layer: ResolvedLayer) -> str:
+        """The constructor call of a layer's module: its record written out, a nested model as its class."""
+        return self.construction(layer.config.module(layer.nodes[0].input_shapes), Place(model, layer, ""))
+
+    def construction(self, record: ModuleRecord, place: Place) -> str:
+        if record is NESTED_MODEL:
+            nested = place.model.get_submodule(place.module_path)
+            if not isinstance(nested, fx.GraphModule) or place.path not in place.layer.models:
+                raise ExportError(f"cannot find the model that layer '{place.layer.name}' calls at '{place.module_path}'")
+            return f"{self.model_class(nested, place.layer.models[place.path])}()"
+        target = target_class(record.target)
+        if _is_modelspec(getattr(target, "__module__", "") or ""):
+            name = self.collector.add_object(target)
+        elif getattr(nn, target.__name__, None) is target:
             self.collector.imports.add("from torch import nn")
-            name = f"nn.{cls.__name__}"
+            name = f"nn.{target.__name__}"
         else:
-            name = self.collector.add_object(cls)
-        arguments = [self.expression(v) for v in record.args] + [f"{k}={self.expression(v)}" for k, v in record.kwargs.items()]
+            name = self.collector.add_object(target)
+        arguments = [
+            (f"{keyword}=" if keyword else "") + self.argument(value, place.inside(parameter))
+            for keyword, parameter, value in call_arguments(target, record)
+        ]
         return f"{name}({', '.join(arguments)})"
+
+    def argument(self, value: Any, place: Place) -> str:
+        """A constructor argument: a plain value, or the record of a wrapped layer's module (the submodule `place`)."""
+        if isinstance(value, ModuleRecord):
+            return self.construction(value, place)
+        if isinstance(value, (tuple, list)) and any(isinstance(v, ModuleRecord) for v in value):
+            inner = ", ".join(self.argument(v, place) for v in value)
+            return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+        return self.expression(value)
 
     def function(self, target: Any) -> str:
         """How the forward calls a call_function target: torch.relu, F.softplus, or a copied modelspec function."""
@@ -346,14 +353,16 @@ class Writer:
         raise ExportError(f"cannot write a call of {target!r} as Python source")
 
     # ----- model classes --------------------------------------------------------------------------
-    def model_class(self, module: fx.GraphModule, graph: Graph | None = None, *, main: bool = False) -> str:
+    def model_class(self, module: fx.GraphModule, graph: Graph, *, main: bool = False) -> str:
+        """The class of a compiled graph (written once per module), its layers built from their records."""
         if id(module) in self.classes:
             return self.classes[id(module)]
         name = _class_name(type(module).__name__, taken=set(self.collector.names) | set(self.classes.values()))
         self.classes[id(module)] = name
-        children = [(child_name, self.expression(child)) for child_name, child in module.named_children()]
+        children = [(child_name, self.layer_module(module, graph.layers[child_name])) for child_name, _ in module.named_children()]
         forward = self.forward_source(module.graph)
-        lines = [f"class {name}(nn.Module):", f'    """{self.class_docstring(type(module).__name__, graph)}"""', ""]
+        described = self.class_docstring(type(module).__name__, graph if main else None)
+        lines = [f"class {name}(nn.Module):", f'    """{described}"""', ""]
         lines += ["    def __init__(self) -> None:", "        super().__init__()"]
         lines += [f"        {_set_attribute(child_name, expression)}" for child_name, expression in children]
         lines += ["", *forward]
@@ -470,8 +479,8 @@ def _shape(shape: tuple) -> str:
 # ----- the file -------------------------------------------------------------------------------------
 def python_source(graph: Graph, *, spec_file: str = "") -> tuple[str, str]:
     """The source of the standalone file, and the name of its main class."""
-    module, records = recorded_constructions(lambda: build_module(graph))
-    writer = Writer(records)
+    module = build_module(graph)
+    writer = Writer()
     main = writer.model_class(module, graph, main=True)
     imports = {"from torch import nn", "import torch", "from safetensors.torch import load_file"} | writer.collector.imports
     header = [
@@ -536,8 +545,6 @@ def load_generated(path: Path) -> types.ModuleType:
 
 def check_source(path: Path, class_name: str, reference: nn.Module, graph: Graph) -> float:
     """Largest difference between the written class (with the reference's weights) and the reference on a sample batch."""
-    from modelspec.interop.export import max_difference, outputs_tuple, sample_inputs
-
     try:
         written = load_generated(path)
         model = getattr(written, class_name)()
@@ -552,10 +559,8 @@ def check_source(path: Path, class_name: str, reference: nn.Module, graph: Graph
         raise ExportError(f"the written PyTorch source does not run: {type(error).__name__}: {error}") from None
 
 
-def write_source(prepared: Any, module: nn.Module, out: Path):
+def write_source(prepared: Any, module: nn.Module, out: Path) -> Exported:
     """`modelspec export SPEC --weights W -o model.py`: write and check the standalone file."""
-    from modelspec.interop.export import Exported
-
     graph = prepared.graph
     text, class_name = python_source(graph, spec_file=prepared.path.name)
     found: dict[str, float] = {}
@@ -573,4 +578,4 @@ def write_source(prepared: Any, module: nn.Module, out: Path):
     return Exported(out, "py", found["difference"])
 
 
-__all__ = ["REPLACEMENTS", "Construction", "check_source", "python_source", "recorded_constructions", "write_source"]
+__all__ = ["REPLACEMENTS", "call_arguments", "check_source", "python_source", "write_source"]

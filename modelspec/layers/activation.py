@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.activations import ActivationName
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -34,7 +34,5 @@ class Activation(LayerConfig):
     def output_activation(self) -> str | None:
         return self.activation
 
-    def build(self, input_shapes: list[Shape]):
-        from torch import nn
-
-        return nn.Identity()
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("torch.nn:Identity")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 from modelspec.regularizers import L1L2, NonNegative
 
 
@@ -31,7 +31,5 @@ class ActivityRegularization(LayerConfig):
     def activity_penalty(self) -> L1L2:
         return L1L2(type="l1_l2", l1=self.l1, l2=self.l2)
 
-    def build(self, input_shapes: list[Shape]):
-        from torch import nn
-
-        return nn.Identity()
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("torch.nn:Identity")

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.layers.attention import ScoreAttention
-from modelspec.layers.base import Shape, Weight, register
+from modelspec.layers.base import ModuleRecord, Shape, Weight, module_record, register
 
 
 @register
@@ -32,10 +32,9 @@ class AdditiveAttention(ScoreAttention):
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
         return {"scale": Weight((self._dim(input_shapes),))} if self.use_scale else {}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.attention import BahdanauAttention
-
-        return BahdanauAttention(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.attention:BahdanauAttention",
             self._dim(input_shapes) if self.use_scale else None,
             dropout=self.dropout,
             use_causal_mask=self.use_causal_mask,

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.config import Dimension, Probability
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
@@ -29,7 +29,5 @@ class AlphaDropout(RandomLayer):
     )
     seed: RandomSeed = None
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.noise import KerasAlphaDropout
-
-        return KerasAlphaDropout(self.rate, None if self.noise_shape is None else tuple(self.noise_shape))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.noise:KerasAlphaDropout", self.rate, None if self.noise_shape is None else tuple(self.noise_shape))

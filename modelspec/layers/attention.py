@@ -18,7 +18,7 @@ from pydantic import Field
 
 from modelspec.config import NonNegativeInt, Probability
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 
 
 class ScoreAttention(LayerConfig):
@@ -75,11 +75,10 @@ class Attention(ScoreAttention):
             found["concat_score_weight"] = Weight(())
         return found
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.attention import LuongAttention
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         self._check(input_shapes)
-        return LuongAttention(
+        return module_record(
+            "modelspec.nn.attention:LuongAttention",
             use_scale=self.use_scale,
             score_mode=self.score_mode,
             dropout=self.dropout,

@@ -9,7 +9,9 @@ that answers four questions without running anything:
   (PyTorch's layout: a Dense kernel is (units, input_dim) like torch.nn.Linear);
 - `output_activation()`: the activation applied last, if any, so that the compiled graph can
   compute a cross-entropy from the logits;
-- `build(input_shapes)`: the torch module (torch is imported only inside `build`).
+- `module(input_shapes)`: the torch module to make, as data (a `ModuleRecord`: the class's import
+  path and its constructor arguments). Nothing here imports torch: modelspec.nn.build.instantiate
+  makes the module, and modelspec.interop.pysource writes the same call out as Python source.
 
 Example (YAML):
     - {name: hidden, type: Dense, units: 64, activation: relu, inputs: features}
@@ -19,17 +21,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import Field
 
 from modelspec.config import Dimension, Identifier, PositiveInt, StrictModel
 from modelspec.errors import ShapeError
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
 
 #: A tensor shape with the batch dimension first; None is an unknown size.
 Shape = tuple[int | None, ...]
@@ -50,6 +48,30 @@ class Weight:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class ModuleRecord:
+    """The torch module a layer makes, as data: where its class lives and the arguments of its constructor.
+
+    `target` is "module:Class" (`torch.nn:Identity`, `modelspec.nn.dense:KerasDense`). The arguments
+    are plain values (numbers, strings, None, tuples, lists) or records: a wrapped layer's module,
+    which becomes the submodule named after the constructor parameter it is passed to.
+    """
+
+    target: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def module_record(target: str, *args: Any, **kwargs: Any) -> ModuleRecord:
+    """`module_record("modelspec.nn.dense:KerasDense", 784, 64, use_bias=False)`: the record of that constructor call."""
+    return ModuleRecord(target, args, kwargs)
+
+
+#: A nested model's place in a record (a Model layer, or one wrapped): an empty torch.nn.Module that
+#: the torch builder (modelspec.torch_build) replaces by the compiled graph of the called model.
+NESTED_MODEL = module_record("torch.nn:Module")
 
 
 class LayerConfig(StrictModel):
@@ -117,8 +139,9 @@ class LayerConfig(StrictModel):
         """The activation applied to the module's output by the compiled graph (Dense, Conv2D: `activation`)."""
         return None
 
-    def build(self, input_shapes: list[Shape]) -> torch.nn.Module:
-        raise NotImplementedError(f"{type(self).__name__} has no torch builder")
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        """The torch module to make for these inputs (its weights named as `weights` names them)."""
+        raise NotImplementedError(f"{type(self).__name__} has no torch module")
 
     def declared_input_shape(self) -> Shape | None:
         """The input shape declared on a sequential model's first layer, batch first; None when not declared."""
@@ -207,5 +230,3 @@ def register(cls: L) -> L:
 def get_layer_class(type_name: str) -> type[LayerConfig]:
     return LAYERS[type_name]
 
-
-Builder = Callable[[list[Shape]], "torch.nn.Module"]

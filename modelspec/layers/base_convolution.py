@@ -13,13 +13,13 @@ Not a layer type itself (no `type`, not registered). The spec layout is channels
 - Transposed convolutions crop the full output (n - 1) * stride + span the way Keras 3 does on
   every backend (the JAX padding rule); a negative crop adds zeros.
 
-The padding helpers are plain Python: the torch modules (modelspec.nn.conv, modelspec.nn.pooling)
-call them on the sizes they meet, so the shape rules and the modules cannot disagree.
+The arithmetic (output lengths, padding, crops) lives in modelspec.shapes, torch-free, where the
+torch modules (modelspec.nn.conv, modelspec.nn.pooling) find it too: the shape rules and the
+modules cannot disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -28,8 +28,9 @@ from modelspec.activations import ActivationName
 from modelspec.config import NonNegativeInt, PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record
 from modelspec.regularizers import Constraint, Regularized, Regularizer
+from modelspec.shapes import conv_output_length, per_axis, smallest_input, transpose_output_length
 
 #: An int for every spatial axis, or one positive int per axis.
 AxisSizes = PositiveInt | list[PositiveInt]
@@ -37,80 +38,6 @@ AxisSizes = PositiveInt | list[PositiveInt]
 AxisPaddings = NonNegativeInt | list[NonNegativeInt]
 #: The window arguments checked against the layer's number of spatial axes.
 WINDOW_ARGUMENTS = ("kernel_size", "strides", "dilation_rate", "pool_size", "output_padding")
-
-
-# ----- arithmetic (no torch) ----------------------------------------------------------------------
-def per_axis(value: int | list[int], rank: int) -> tuple[int, ...]:
-    """Keras's int-or-tuple argument as one int per spatial axis."""
-    return (value,) * rank if isinstance(value, int) else tuple(value)
-
-
-def span(kernel: int, dilation: int = 1) -> int:
-    """Extent of a dilated window."""
-    return dilation * (kernel - 1) + 1
-
-
-def conv_output_length(size: int | None, kernel: int, stride: int, dilation: int, padding: str) -> int | None:
-    """Keras's output length of one spatial axis of a convolution or pooling (None when unknown)."""
-    if size is None:
-        return None
-    if padding in ("same", "causal"):
-        return -(-size // stride)
-    return (size - span(kernel, dilation)) // stride + 1
-
-
-def transpose_output_length(
-    size: int | None, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
-) -> int | None:
-    """Keras 3's output length of a transposed convolution (`_get_output_shape_given_tf_padding`)."""
-    if size is None:
-        return None
-    extent = span(kernel, dilation)
-    if padding == "valid":
-        extra = max(extent, stride) - extent if output_padding is None else output_padding
-        return (size - 1) * stride + extent + extra
-    if output_padding is None:
-        return size * stride
-    return (size - 1) * stride + extent % 2 + output_padding
-
-
-def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's (before, after) padding so that output = ceil(size / stride); the odd unit goes after."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + span(kernel, dilation) - size, 0)
-    return total // 2, total - total // 2
-
-
-def window_padding(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
-    """(before, after) padding of one axis for valid, same or causal."""
-    if padding == "same":
-        return same_padding(size, kernel, stride, dilation)
-    if padding == "causal":
-        return span(kernel, dilation) - 1, 0
-    return 0, 0
-
-
-def transpose_crops(kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> tuple[int, int]:
-    """(before, after) amounts cut from the full transposed output (n - 1) * stride + span; negative adds zeros.
-
-    Keras 3 pads the stride-dilated input by (left, right) and correlates with the window; the full
-    output corresponds to left = right = span - 1, so the crops are span - 1 - left and span - 1 - right.
-    """
-    extent = span(kernel, dilation)
-    if padding == "valid":
-        extra = max(extent, stride) - extent if output_padding is None else output_padding
-        return 0, -extra
-    total = stride + extent - 2 if output_padding is None else extent + extent % 2 - 2 + output_padding
-    left = min(total // 2 + total % 2, extent - 1)
-    return extent - 1 - left, extent - 1 - (total - left)
-
-
-def smallest_input(length: Callable[[int], int | None]) -> int:
-    """The smallest size that `length` maps to a positive output (lengths grow with the size)."""
-    size = 1
-    while (length(size) or 0) <= 0:
-        size += 1
-    return size
 
 
 # ----- configs --------------------------------------------------------------------------------------
@@ -281,10 +208,9 @@ class BaseConv(ConvLayer):
         channels = self.channels(input_shapes)
         return {"kernel": Weight((self.filters, channels // self.groups, *self.axes(self.kernel_size))), **self.bias_weight(self.filters)}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.conv import KerasConv
-
-        return KerasConv(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.conv:KerasConv",
             self.channels(input_shapes), self.filters, self.axes(self.kernel_size), groups=self.groups,
             kernel_initializer=self.kernel_initializer, **self.window(),
         )
@@ -304,10 +230,9 @@ class BaseDepthwiseConv(DepthwiseKeys, ConvLayer):
         out = self.output_channels(self.channels(input_shapes))
         return {"kernel": Weight((out, 1, *self.axes(self.kernel_size))), **self.bias_weight(out)}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.conv import KerasDepthwiseConv
-
-        return KerasDepthwiseConv(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.conv:KerasDepthwiseConv",
             self.channels(input_shapes), self.depth_multiplier, self.axes(self.kernel_size),
             depthwise_initializer=self.depthwise_initializer, **self.window(),
         )
@@ -332,10 +257,9 @@ class BaseSeparableConv(DepthwiseKeys, ConvLayer):
             **self.bias_weight(self.filters),
         }
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.conv import KerasSeparableConv
-
-        return KerasSeparableConv(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.conv:KerasSeparableConv",
             self.channels(input_shapes), self.filters, self.axes(self.kernel_size), depth_multiplier=self.depth_multiplier,
             depthwise_initializer=self.depthwise_initializer, pointwise_initializer=self.pointwise_initializer, **self.window(),
         )
@@ -376,10 +300,9 @@ class BaseConvTranspose(ConvLayer):
         channels = self.channels(input_shapes)
         return {"kernel": Weight((channels, self.filters, *self.axes(self.kernel_size))), **self.bias_weight(self.filters)}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.conv import KerasConvTranspose
-
-        return KerasConvTranspose(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.conv:KerasConvTranspose",
             self.channels(input_shapes), self.filters, self.axes(self.kernel_size), output_padding=self.paddings(),
             kernel_initializer=self.kernel_initializer, **self.window(),
         )

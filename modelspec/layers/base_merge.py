@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, format_shape, module_record
 
 
 class MergeLayer(LayerConfig):
@@ -73,10 +73,8 @@ class ElementwiseMerge(MergeLayer):
                 )
         return (*lead, *merged)
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.merge import ElementwiseMergeModule
-
-        return ElementwiseMergeModule(self.operation)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.merge:ElementwiseMergeModule", self.operation)
 
 
 def format_shapes(shapes: list[Shape]) -> str:

@@ -16,8 +16,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape
-from modelspec.layers.base_convolution import AxisSizes, WindowLayer, conv_output_length
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record
+from modelspec.layers.base_convolution import AxisSizes, WindowLayer
+from modelspec.shapes import conv_output_length
 
 
 class BasePooling(WindowLayer):
@@ -48,11 +49,9 @@ class BasePooling(WindowLayer):
         spatial = self.spatial_output(input_shape)
         return (input_shape[0], *spatial, input_shape[-1])
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.pooling import KerasPooling
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         pool, strides = self.window()
-        return KerasPooling(self.mode, pool, strides, self.padding)
+        return module_record("modelspec.nn.pooling:KerasPooling", self.mode, pool, strides, self.padding)
 
 
 class BaseGlobalPooling(LayerConfig):
@@ -74,7 +73,5 @@ class BaseGlobalPooling(LayerConfig):
         batch, channels = input_shape[0], input_shape[-1]
         return (batch, *(1,) * self.rank, channels) if self.keepdims else (batch, channels)
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.pooling import KerasGlobalPooling
-
-        return KerasGlobalPooling(self.mode, self.rank, keepdims=self.keepdims)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.pooling:KerasGlobalPooling", self.mode, self.rank, keepdims=self.keepdims)

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from modelspec.config import NonNegativeInt, PositiveInt
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, format_shape, module_record
 
 #: [before, after] along one axis.
 Pair = Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
@@ -77,10 +77,8 @@ class CroppingLayer(SpatialLayer):
             sizes.append(None if size is None else size - before - after)
         return (input_shape[0], *sizes, input_shape[-1])
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.cropping import Cropping
-
-        return Cropping(self.pairs())
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.cropping:Cropping", self.pairs())
 
 
 class ZeroPaddingLayer(SpatialLayer):
@@ -93,10 +91,8 @@ class ZeroPaddingLayer(SpatialLayer):
         sizes = [None if size is None else size + before + after for size, (before, after) in zip(self.spatial(input_shape), self.pairs())]
         return (input_shape[0], *sizes, input_shape[-1])
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.zero_padding import ZeroPadding
-
-        return ZeroPadding(self.pairs())
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.zero_padding:ZeroPadding", self.pairs())
 
 
 class UpSamplingLayer(SpatialLayer):
@@ -109,10 +105,8 @@ class UpSamplingLayer(SpatialLayer):
         sizes = [None if size is None else size * factor for size, factor in zip(self.spatial(input_shape), self.factors())]
         return (input_shape[0], *sizes, input_shape[-1])
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.up_sampling import UpSampling
-
-        return UpSampling(self.factors(), interpolation=getattr(self, "interpolation", "nearest"))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.up_sampling:UpSampling", self.factors(), interpolation=getattr(self, "interpolation", "nearest"))
 
 
 def pairs_text(pairs: Pairs) -> str:

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import Shape, Weight, register
+from modelspec.layers.base import ModuleRecord, Shape, Weight, module_record, register
 from modelspec.layers.base_normalization import GammaBetaLayer
 
 
@@ -45,13 +45,12 @@ class BatchNormalization(GammaBetaLayer):
         found["moving_variance"] = Weight((features,), trainable=False)
         return found
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.normalization import KerasBatchNormalization
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         shape = self.single(input_shapes)
         (features,) = self.known_sizes(shape)
         (axis,) = self.positive_axes(shape)
-        return KerasBatchNormalization(
+        return module_record(
+            "modelspec.nn.normalization:KerasBatchNormalization",
             features,
             axis=axis,
             momentum=self.momentum,

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from modelspec.errors import ShapeError
 from modelspec.layers import AnyLayer
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 from modelspec.layers.base_recurrent import RecurrentLayer
 
 
@@ -121,14 +121,13 @@ class Bidirectional(LayerConfig):
         found.update({f"backward_layer.{n}": w for n, w in self.backward().weights(backward_inputs).items()})
         return found
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.bidirectional import BidirectionalModule
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         forward_inputs, backward_inputs = self._split(input_shapes)
         backward = self.backward()
-        return BidirectionalModule(
-            self.layer.build(forward_inputs),
-            backward.build(backward_inputs),
+        return module_record(
+            "modelspec.nn.bidirectional:BidirectionalModule",
+            self.layer.module(forward_inputs),
+            backward.module(backward_inputs),
             merge_mode=self.merge_mode,
             forward_states=len(self.layer.state_names),
         )

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_merge import MergeLayer
 
 
@@ -45,7 +45,5 @@ class Concatenate(MergeLayer):
             result.append(known.pop() if known else None)
         return [tuple(result)]
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.concatenate import ConcatenateModule
-
-        return ConcatenateModule(self.axis % len(input_shapes[0]))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.concatenate:ConcatenateModule", self.axis % len(input_shapes[0]))

@@ -14,7 +14,7 @@ from modelspec.activations import ActivationName
 from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 from modelspec.regularizers import Regularized
 
 
@@ -55,10 +55,9 @@ class Dense(Regularized, LayerConfig):
     def output_activation(self) -> str | None:
         return self.activation
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.dense import KerasDense
-
-        return KerasDense(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.dense:KerasDense",
             self.single(input_shapes)[-1],
             self.units,
             use_bias=self.use_bias,

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_merge import MergeLayer
 
 
@@ -64,7 +64,5 @@ class Dot(MergeLayer):
         rest = [*x[1:a], *x[a + 1 :], *y[1:b], *y[b + 1 :]]
         return [(self.known_batch(input_shapes), *(rest or [1]))]
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.dot import DotModule
-
-        return DotModule(self.resolved_axes(input_shapes), normalize=self.normalize)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.dot:DotModule", self.resolved_axes(input_shapes), normalize=self.normalize)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.config import Dimension, Probability
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
@@ -28,11 +28,7 @@ class Dropout(RandomLayer):
     )
     seed: RandomSeed = None
 
-    def build(self, input_shapes: list[Shape]):
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         if self.noise_shape is None:
-            from torch import nn
-
-            return nn.Dropout(self.rate)
-        from modelspec.nn.dropout import NoiseShapeDropout
-
-        return NoiseShapeDropout(self.rate, tuple(self.noise_shape))
+            return module_record("torch.nn:Dropout", self.rate)
+        return module_record("modelspec.nn.dropout:NoiseShapeDropout", self.rate, tuple(self.noise_shape))

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -29,11 +29,7 @@ class ELU(LayerConfig):
     def output_activation(self) -> str | None:
         return "elu" if self.alpha == 1.0 else None
 
-    def build(self, input_shapes: list[Shape]):
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         if self.output_activation() is not None:
-            from torch import nn
-
-            return nn.Identity()
-        from modelspec.nn.advanced_activations import KerasELU
-
-        return KerasELU(self.alpha)
+            return module_record("torch.nn:Identity")
+        return module_record("modelspec.nn.advanced_activations:KerasELU", self.alpha)

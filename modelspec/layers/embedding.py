@@ -12,7 +12,7 @@ from pydantic import Field
 
 from modelspec.config import PositiveInt
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, module_record, register
 
 
 @register
@@ -46,10 +46,8 @@ class Embedding(LayerConfig):
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
         return {"embeddings": Weight((self.input_dim, self.output_dim))}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.embedding import KerasEmbedding
-
-        return KerasEmbedding(self.input_dim, self.output_dim, embeddings_initializer=self.embeddings_initializer, mask_zero=self.mask_zero)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.embedding:KerasEmbedding", self.input_dim, self.output_dim, embeddings_initializer=self.embeddings_initializer, mask_zero=self.mask_zero)
 
     def produces_mask(self) -> bool:
         return self.mask_zero

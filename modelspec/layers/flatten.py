@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -27,7 +27,5 @@ class Flatten(LayerConfig):
         size = None if None in rest else math.prod(rest)
         return (input_shape[0] if input_shape else None, size)
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.reshape import KerasReshape
-
-        return KerasReshape((-1,))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.reshape:KerasReshape", (-1,))

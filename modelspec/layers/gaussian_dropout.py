@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.config import Probability
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
@@ -22,7 +22,5 @@ class GaussianDropout(RandomLayer):
     rate: Probability = Field(description="Drop probability as with Dropout, in [0, 1): the noise's stddev is sqrt(rate / (1 - rate)).")
     seed: RandomSeed = None
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.noise import KerasGaussianDropout
-
-        return KerasGaussianDropout(self.rate)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.noise:KerasGaussianDropout", self.rate)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
@@ -21,7 +21,5 @@ class GaussianNoise(RandomLayer):
     stddev: Annotated[float, Field(ge=0.0, le=1.0)] = Field(description="Standard deviation of the noise, in [0, 1] (as Keras 3 checks).")
     seed: RandomSeed = None
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.noise import KerasGaussianNoise
-
-        return KerasGaussianNoise(self.stddev)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.noise:KerasGaussianNoise", self.stddev)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
-from modelspec.layers.base import Shape, Weight, format_shape, register
+from modelspec.layers.base import ModuleRecord, Shape, Weight, format_shape, module_record, register
 from modelspec.layers.base_normalization import GammaBetaLayer
 
 
@@ -46,12 +46,11 @@ class GroupNormalization(GammaBetaLayer):
         channels, _ = self.channel_groups(self.single(input_shapes))
         return {name: Weight((channels,)) for name in self.penalized_weights()}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.normalization import KerasGroupNormalization
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         shape = self.single(input_shapes)
         channels, groups = self.channel_groups(shape)
-        return KerasGroupNormalization(
+        return module_record(
+            "modelspec.nn.normalization:KerasGroupNormalization",
             channels,
             groups,
             axis=self.positive_axes(shape)[0],

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from modelspec.activations import ActivationName
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_recurrent import RecurrentLayer, UseCudnn
 
 
@@ -45,10 +45,9 @@ class GRU(RecurrentLayer):
     def bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.gru import KerasGRU
-
-        return KerasGRU(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.gru:KerasGRU",
             self.features(input_shapes),
             self.units,
             recurrent_activation=self.recurrent_activation,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -22,7 +22,5 @@ class Identity(LayerConfig):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def build(self, input_shapes: list[Shape]):
-        from torch import nn
-
-        return nn.Identity()
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("torch.nn:Identity")

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import Shape, Weight, register
+from modelspec.layers.base import ModuleRecord, Shape, Weight, module_record, register
 from modelspec.layers.base_normalization import Axes, GammaBetaLayer
 
 
@@ -28,11 +28,10 @@ class LayerNormalization(GammaBetaLayer):
         sizes = self.known_sizes(self.single(input_shapes))
         return {name: Weight(sizes) for name in self.penalized_weights()}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.normalization import KerasLayerNormalization
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         shape = self.single(input_shapes)
-        return KerasLayerNormalization(
+        return module_record(
+            "modelspec.nn.normalization:KerasLayerNormalization",
             self.positive_axes(shape),
             self.known_sizes(shape),
             epsilon=self.epsilon,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 from modelspec.regularizers import NonNegative
 
 
@@ -46,11 +46,7 @@ class LeakyReLU(LayerConfig):
     def output_activation(self) -> str | None:
         return "leaky_relu" if self.slope == 0.2 else None
 
-    def build(self, input_shapes: list[Shape]):
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         if self.output_activation() is not None:
-            from torch import nn
-
-            return nn.Identity()
-        from modelspec.nn.advanced_activations import KerasLeakyReLU
-
-        return KerasLeakyReLU(self.slope)
+            return module_record("torch.nn:Identity")
+        return module_record("modelspec.nn.advanced_activations:KerasLeakyReLU", self.slope)

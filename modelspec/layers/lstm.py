@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from modelspec.activations import ActivationName
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_recurrent import RecurrentLayer, UseCudnn
 
 
@@ -44,10 +44,9 @@ class LSTM(RecurrentLayer):
             )
         return self
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.lstm import KerasLSTM
-
-        return KerasLSTM(
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record(
+            "modelspec.nn.lstm:KerasLSTM",
             self.features(input_shapes),
             self.units,
             recurrent_activation=self.recurrent_activation,

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, format_shape, module_record, register
 
 
 @register
@@ -36,7 +36,5 @@ class Masking(LayerConfig):
     def produces_mask(self) -> bool:
         return True
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.masking import KerasMasking
-
-        return KerasMasking(self.mask_value)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.masking:KerasMasking", self.mask_value)

@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr
 
 from modelspec.config import Identifier, StrictModel
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import NESTED_MODEL, LayerConfig, ModuleRecord, Shape, Weight, format_shape, register
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.graph import Graph
@@ -72,14 +72,9 @@ class Model(LayerConfig):
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
         return {name: Weight(w.shape, w.trainable and self.trainable) for name, w in self.graph.weights().items()}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.torch_build import build_module
-        from modelspec.training.files import load_weights
-
-        module = build_module(self.graph)
-        if self.graph.weights_file is not None:
-            load_weights(module, self.graph.weights_file)
-        return module
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        """A placeholder module: the torch builder (modelspec.torch_build) puts the compiled nested graph in its place."""
+        return NESTED_MODEL
 
 
 def shapes_compatible(given: Shape, expected: Shape) -> bool:

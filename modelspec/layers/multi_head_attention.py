@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from modelspec.config import NonNegativeInt, PositiveInt, Probability
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 from modelspec.regularizers import MaxNorm, Regularized, UnitNorm
 
 _SUBLAYERS = ("query", "key", "value", "attention_output")
@@ -174,11 +174,10 @@ class MultiHeadAttention(Regularized, LayerConfig):
             found["attention_output.bias"] = Weight(out)
         return found
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.multi_head_attention import KerasMultiHeadAttention
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         query, value, key = self._check(input_shapes)
-        return KerasMultiHeadAttention(
+        return module_record(
+            "modelspec.nn.multi_head_attention:KerasMultiHeadAttention",
             query[-1],
             value[-1],
             key[-1],

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from modelspec.config import PositiveInt
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -38,7 +38,5 @@ class Permute(LayerConfig):
         self.expect_rank(input_shape, len(self.dims) + 1)
         return (input_shape[0], *(input_shape[d] for d in self.dims))
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.permute import PermuteModule
-
-        return PermuteModule((0, *self.dims))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.permute:PermuteModule", (0, *self.dims))

@@ -16,7 +16,7 @@ from pydantic import Field
 from modelspec.config import PositiveInt
 from modelspec.errors import ShapeError
 from modelspec.initializers import InitializerName
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 from modelspec.layers.base_named_regularizers import NamedWeightRegularized
 from modelspec.regularizers import Constraint, Regularizer
 
@@ -64,7 +64,5 @@ class PReLU(NamedWeightRegularized, LayerConfig):
     def weights(self, input_shapes: list[Shape]) -> dict[str, Weight]:
         return {"alpha": Weight(self.alpha_shape(self.single(input_shapes)))}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.advanced_activations import KerasPReLU
-
-        return KerasPReLU(self.alpha_shape(self.single(input_shapes)), alpha_initializer=self.alpha_initializer)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.advanced_activations:KerasPReLU", self.alpha_shape(self.single(input_shapes)), alpha_initializer=self.alpha_initializer)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 from modelspec.regularizers import NonNegative
 
 
@@ -39,11 +39,7 @@ class ReLU(LayerConfig):
         named = {(0.0, None): "relu", (0.0, 6.0): "relu6", (0.2, None): "leaky_relu"}
         return named.get((self.negative_slope, self.max_value))
 
-    def build(self, input_shapes: list[Shape]):
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         if self.output_activation() is not None:
-            from torch import nn
-
-            return nn.Identity()
-        from modelspec.nn.advanced_activations import KerasReLU
-
-        return KerasReLU(self.max_value, self.negative_slope, self.threshold)
+            return module_record("torch.nn:Identity")
+        return module_record("modelspec.nn.advanced_activations:KerasReLU", self.max_value, self.negative_slope, self.threshold)

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from modelspec.config import PositiveInt
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 
 
 @register
@@ -26,7 +26,5 @@ class RepeatVector(LayerConfig):
         self.expect_rank(input_shape, 2)
         return (input_shape[0], self.n, input_shape[1])
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.repeat_vector import RepeatVectorModule
-
-        return RepeatVectorModule(self.n)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.repeat_vector:RepeatVectorModule", self.n)

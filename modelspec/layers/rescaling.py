@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, format_shape, module_record, register
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Factor = Finite | Annotated[list[Finite], Field(min_length=1)]
@@ -42,7 +42,5 @@ class Rescaling(LayerConfig):
                     )
         return input_shape
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.rescaling import KerasRescaling
-
-        return KerasRescaling(self.scale, self.offset)
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.rescaling:KerasRescaling", self.scale, self.offset)

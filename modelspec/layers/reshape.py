@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from modelspec.errors import ShapeError
-from modelspec.layers.base import LayerConfig, Shape, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, format_shape, module_record, register
 
 
 @register
@@ -52,7 +52,5 @@ class Reshape(LayerConfig):
             target[target.index(-1)] = None if count is None else count // known
         return (input_shape[0] if input_shape else None, *target)
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.reshape import KerasReshape
-
-        return KerasReshape(tuple(self.target_shape))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.reshape:KerasReshape", tuple(self.target_shape))

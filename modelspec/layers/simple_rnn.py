@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_recurrent import RecurrentLayer
 
 
@@ -23,7 +23,5 @@ class SimpleRNN(RecurrentLayer):
 
     type: Literal["SimpleRNN"]
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.simple_rnn import KerasSimpleRNN
-
-        return KerasSimpleRNN(self.features(input_shapes), self.units, **self.module_options())
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.simple_rnn:KerasSimpleRNN", self.features(input_shapes), self.units, **self.module_options())

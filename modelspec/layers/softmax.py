@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_normalization import Axes, resolve_axes
 
 
@@ -35,11 +35,7 @@ class Softmax(LayerConfig):
     def output_activation(self) -> str | None:
         return "softmax" if self.axis in (-1, [-1]) else None
 
-    def build(self, input_shapes: list[Shape]):
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         if self.output_activation() is not None:
-            from torch import nn
-
-            return nn.Identity()
-        from modelspec.nn.advanced_activations import KerasSoftmax
-
-        return KerasSoftmax(resolve_axes(self, self.axis, self.single(input_shapes)))
+            return module_record("torch.nn:Identity")
+        return module_record("modelspec.nn.advanced_activations:KerasSoftmax", resolve_axes(self, self.axis, self.single(input_shapes)))

@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from modelspec.config import Probability
-from modelspec.layers.base import Shape, register
+from modelspec.layers.base import ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_noise import RandomLayer, RandomSeed
 
 
@@ -30,10 +30,8 @@ class SpatialDropout(RandomLayer):
         self.expect_rank(input_shape, self.spatial + 2)
         return input_shape
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.dropout import NoiseShapeDropout
-
-        return NoiseShapeDropout(self.rate, (None, *([1] * self.spatial), None))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.dropout:NoiseShapeDropout", self.rate, (None, *([1] * self.spatial), None))
 
 
 @register

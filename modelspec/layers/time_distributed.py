@@ -14,7 +14,7 @@ from pydantic import Field
 
 from modelspec.errors import ShapeError
 from modelspec.layers import AnyLayer
-from modelspec.layers.base import LayerConfig, Shape, Weight, format_shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, Weight, format_shape, module_record, register
 
 
 @register
@@ -48,8 +48,6 @@ class TimeDistributed(LayerConfig):
         inner = self.layer.weights([self._step_shape(input_shapes)])
         return {f"layer.{name}": weight for name, weight in inner.items()}
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.time_distributed import TimeDistributedModule
-
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
         step = self._step_shape(input_shapes)
-        return TimeDistributedModule(self.layer.build([step]), self.layer.output_activation())
+        return module_record("modelspec.nn.time_distributed:TimeDistributedModule", self.layer.module([step]), self.layer.output_activation())

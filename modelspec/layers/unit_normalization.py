@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from modelspec.layers.base import LayerConfig, Shape, register
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record, register
 from modelspec.layers.base_normalization import Axes, resolve_axes
 
 
@@ -30,7 +30,5 @@ class UnitNormalization(LayerConfig):
         resolve_axes(self, self.axis, input_shape)
         return input_shape
 
-    def build(self, input_shapes: list[Shape]):
-        from modelspec.nn.normalization import KerasUnitNormalization
-
-        return KerasUnitNormalization(resolve_axes(self, self.axis, self.single(input_shapes)))
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        return module_record("modelspec.nn.normalization:KerasUnitNormalization", resolve_axes(self, self.axis, self.single(input_shapes)))

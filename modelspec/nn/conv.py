@@ -2,7 +2,7 @@
 
 Each module moves the channels to axis 1 (a view, no copy), pads the way Keras does (TensorFlow's
 `same` with the odd unit after, `causal` before; the arithmetic lives in
-modelspec.layers.base_convolution, shared with the shape rules), runs torch's functional
+modelspec.shapes, shared with the shape rules), runs torch's functional
 convolution and moves the channels back. Activations are applied by the compiled graph.
 
 Weights are in torch's layout. Initializers see Keras's fans: a depthwise kernel, stored as
@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from modelspec.initializers import InitializerName
-from modelspec.layers.base_convolution import transpose_crops, window_padding
 from modelspec.nn.init import initialize
+from modelspec.shapes import transpose_crops, window_padding
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}

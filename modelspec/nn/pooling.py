@@ -1,6 +1,6 @@
 """Keras pooling as torch modules on channels_last tensors.
 
-`same` pads like TensorFlow (modelspec.layers.base_convolution.same_padding, the odd unit after):
+`same` pads like TensorFlow (modelspec.shapes.same_padding, the odd unit after):
 max pooling pads with -inf, so padding never wins; average pooling divides each window's sum by
 the number of real (unpadded) positions in it, as Keras does.
 """
