@@ -53,7 +53,7 @@ def name_or_config(kind: str, configs: dict[str, type[StrictModel]]) -> Any:
 
     Names stay strings; mappings validate against the config class of their `type`, and their
     errors are located like a discriminated union's (`('loss', 'huber', 'delt')`). Unknown names
-    get a did-you-mean. (Module-level functions, not closures: the schema can be pickled, see schema_cache.)
+    get a did-you-mean. (Module-level functions, not closures: a schema can be pickled.)
     """
     members = [Annotated[Literal[tuple(configs)], Tag("name")]]  # type: ignore[valid-type]
     members += [Annotated[cls, Tag(name)] for name, cls in configs.items()]
