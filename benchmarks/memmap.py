@@ -136,8 +136,9 @@ def measured(command: list[str], log: Path) -> dict:
 
 CHECK = """
 import sys, time
-from modelspec.training.run import load_arrays, prepare
-prepared = prepare(sys.argv[1])
+from modelspec.checked import check_spec
+from modelspec.training.run import load_arrays
+prepared = check_spec(sys.argv[1])
 began = time.perf_counter()
 load_arrays(prepared, prepared.spec.data.train, "train")
 print(time.perf_counter() - began)

@@ -46,8 +46,9 @@ sys.path.insert(0, str(HERE))
 
 import expert
 
+from modelspec.checked import check_spec
 from modelspec.training.callbacks import Callback
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
 
 #: name -> (spec, samples, label)
 MODELS = {
@@ -124,7 +125,7 @@ def interleaved_epochs(name: str, spec: Path, data: Path, epochs: int, run_dir: 
     """
     interleaved = _Interleaved(expert.Trainer(name, _load(data)))
     overrides = [f"data.train={data}", f"fit.epochs={epochs + 1}", *(["fit.jit_compile=true"] if jit else [])]
-    run = TrainingRun(prepare(spec, overrides), run_dir, seed=0, device="cpu", callbacks=[interleaved])
+    run = TrainingRun(check_spec(spec, overrides), run_dir, seed=0, device="cpu", callbacks=[interleaved])
     assert run.fit().status == "finished"
     return interleaved.pairs[1:]
 
@@ -132,7 +133,7 @@ def interleaved_epochs(name: str, spec: Path, data: Path, epochs: int, run_dir: 
 def modelspec_in_process(spec: Path, data: Path, epochs: int, run_dir: Path) -> float:
     """Seconds of a whole in-process TrainingRun: built (data loaded and checked) and fitted (checkpoints written)."""
     started = time.perf_counter()
-    run = TrainingRun(prepare(spec, [f"data.train={data}", f"fit.epochs={epochs}"]), run_dir, seed=0, device="cpu")
+    run = TrainingRun(check_spec(spec, [f"data.train={data}", f"fit.epochs={epochs}"]), run_dir, seed=0, device="cpu")
     result = run.fit()
     total = time.perf_counter() - started
     assert result.status == "finished", result

@@ -33,13 +33,13 @@ def _description(path: Path) -> str:
 
 
 def _summary_text(path: Path) -> str:
-    from modelspec_cli.render import summary_table
     from rich.console import Console
 
+    from modelspec.checked import check_spec
     from modelspec.summary import summary_rows, totals
-    from modelspec.validate import check_file
+    from modelspec_cli.render import summary_table
 
-    _, graph = check_file(path)
+    graph = check_spec(path).graph
     console = Console(file=io.StringIO(), width=WIDTH, record=True, color_system=None, highlight=False)
     summary_table(console, graph.name, summary_rows(graph), totals(graph))
     return "\n".join(line.rstrip() for line in console.export_text().splitlines())

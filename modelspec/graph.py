@@ -3,6 +3,9 @@
 A layer is not a call: each entry of `layers:` calls a layer and makes one node (`name@k`),
 so a shared layer has several nodes, each with its own input and output shapes. A sequential
 model is resolved as the linear functional graph it is sugar for (input `x`, output `y`).
+A Model layer's called model is resolved too, and its graph recorded on the resolved layer
+(`ResolvedLayer.models`, by module path; `Graph.submodels` by the full path): configs hold no graph.
+Spec files called by `{spec: file.yaml}` are loaded with `modelspec.validate.load_spec`.
 
 Example:
     graph = resolve(spec, located)
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +31,12 @@ from modelspec.errors import (
 )
 from modelspec.layers import LayerConfig, Shape, Weight, format_shape
 from modelspec.layers.input import Input as InputLayer
-from modelspec.layers.model import ExternalModel, Model
+from modelspec.layers.model import ExternalModel, Model, called_models, calling
 from modelspec.paths import resolved
 from modelspec.reserved_names import RESERVED_NAMES
 from modelspec.source import Located, SpecFileError
 from modelspec.spec import ModelBody, Reuse, Spec
+from modelspec.validate import load_spec
 
 #: How deep models may call models (inline under `models:` or in other spec files): Keras has no
 #: limit, but each level is a few Python frames when resolving, summarising and building.
@@ -79,6 +83,8 @@ class ResolvedLayer:
     path: tuple
     nodes: list[Node] = field(default_factory=list)
     weights: dict[str, Weight] = field(default_factory=dict)
+    #: The graphs of the models the layer calls, by module path within the layer ('' a Model layer, 'layer' one wrapped).
+    models: dict[str, Graph] = field(default_factory=dict)
 
     @property
     def type(self) -> str:
@@ -98,7 +104,7 @@ class ResolvedLayer:
 
     def submodels(self) -> list[Graph]:
         """Graphs of the models this layer calls (a Model layer, or a wrapper around one)."""
-        return [c.graph for c in _walk_configs(self.config) if isinstance(c, Model) and c._graph is not None]
+        return list(self.models.values())
 
 
 @dataclass(frozen=True)
@@ -141,21 +147,39 @@ class Graph:
     def total_params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
+    @property
+    def submodels(self) -> dict[str, Graph]:
+        """The graph of each model called by a layer, by module path (`encoder`, `per_frame.layer`)."""
+        return {f"{layer.name}.{path}" if path else layer.name: sub for layer in self.layers.values() for path, sub in layer.models.items()}
+
+    def nested_models(self) -> dict[str, Graph]:
+        """Every nested model's graph, at any depth, by its full module path (`outer.inner`)."""
+        found: dict[str, Graph] = {}
+        for path, sub in self.submodels.items():
+            found[path] = sub
+            found.update({f"{path}.{inner}": deeper for inner, deeper in sub.nested_models().items()})
+        return found
+
     def output_layer(self, output: str) -> ResolvedLayer | None:
         ref = self.outputs[output]
         return self.layers.get(ref.source)
+
+
+def fixed_batch_size(graph: Graph) -> int | None:
+    """The batch size every input fixes (batch_input_shape / batch_size: stateful models), or None."""
+    sizes = {i.shape[0] for i in graph.inputs.values() if i.shape[0] is not None}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def is_stateful(graph: Graph) -> bool:
+    """Whether a layer keeps states from batch to batch (training then keeps batch order)."""
+    return any(getattr(layer.config, "stateful", False) for layer in graph.layers.values())
 
 
 def _reserved(name: str) -> str:
     """Why a layer cannot take `name`: each layer is the attribute `self.<name>` of the torch module."""
     why = "a Python keyword" if keyword.iskeyword(name) else "reserved (an attribute of torch modules)"
     return f"the name '{name}' is {why}, and a layer is an attribute of the model's module (self.{name}): choose another, such as '{name}_'"
-
-
-def _walk_configs(config: LayerConfig) -> Iterator[LayerConfig]:
-    yield config
-    for inner in config.nested_layers():
-        yield from _walk_configs(inner)
 
 
 def _as_list(value: str | list[str] | None) -> list[str] | None:
@@ -174,6 +198,7 @@ class _Resolver:
         self.base_dir = Path(located.file).parent
         self.problems: list[Problem] = []
         self.models: dict[str, Graph | None] = {}
+        self.in_scope: dict[Hashable, Graph] = {}  # the models Model layers of this file call, by Model.reference
         self.resolving: list[str] = []
 
     def problem(self, message: str, path: tuple, *, key: bool = False) -> None:
@@ -225,13 +250,13 @@ class _Resolver:
         return graph
 
     def bind_models(self, config: LayerConfig, path: tuple, *, wrapped: bool = False) -> bool:
-        """Attach resolved graphs to Model layers (also inside wrappers). False when one failed."""
+        """Resolve the models Model layers call (also inside wrappers) into the scope. False when one failed."""
         ok = True
         if isinstance(config, Model):
             graph = self.model_graph(config.model, (*path, "model"))
             ok = graph is not None
             if graph is not None:
-                config.bind(graph)
+                self.in_scope[config.reference] = graph
         elif wrapped and (config.inputs is not None or config.name is not None):
             key = "inputs" if config.inputs is not None else "name"
             self.problem(f"a wrapped layer takes no '{key}': give it to the wrapper", (*path, key), key=True)
@@ -286,7 +311,8 @@ class _Resolver:
                     self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))
                     continue
                 taken.add(layer_name)
-                layer = ResolvedLayer(layer_name, entry, path)
+                models = {at: self.in_scope[m.reference] for at, m in called_models(entry) if m.reference in self.in_scope}
+                layer = ResolvedLayer(layer_name, entry, path, models=models)
                 layers[layer_name] = layer
                 node = Node(layer, 0, path)
             layer.nodes.append(node)
@@ -548,14 +574,13 @@ class _Resolver:
                 self.problem(f"node {node.key} ({node.layer.type}) does not lead to any output: add it to 'outputs' or remove it", node.path)
 
     def run(self) -> Graph:
-        graph = self.body(self.spec, (), self.spec.name)
+        with calling(self.in_scope):  # Model layers' shape rules read the graphs they call from here
+            graph = self.body(self.spec, (), self.spec.name)
         if self.problems or graph is None:
             raise SpecError(self.problems)
         return graph
 
 
-def resolve(spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]] | None = None) -> Graph:
+def resolve(spec: Spec, located: Located, load: Callable[[Path], tuple[Spec, Located]] = load_spec) -> Graph:
     """Resolve a validated spec into its graph; raises SpecError with every problem found."""
-    if load is None:
-        from modelspec.validate import load_spec as load
     return _Resolver(spec, located, load, (str(Path(located.file).resolve()),)).run()

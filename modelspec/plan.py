@@ -6,7 +6,9 @@ order, a mapping by output name (outputs it leaves out are not trained); the sam
 loss_weights (default 1.0); metrics as a list apply to every output, or a mapping by output.
 Reported names follow Keras: `loss`, and for several outputs `<output>_loss`, `<output>_<metric>`;
 `val_<name>` with validation data. The callbacks are checked against them: what they monitor and
-format into file names must be logged, and the files they write must not collide.
+format into file names must be logged, and the files they write must not collide. The fit section
+is checked against the graph: fit.batch_size against a batch size the model fixes, and
+fit.class_weight against the trained outputs and their classes.
 
 Example:
     plan = plan_training(spec, graph, located)
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
-from modelspec.graph import Graph
+from modelspec.graph import Graph, fixed_batch_size
 from modelspec.layers import Shape
 from modelspec.losses import LABEL_KINDS, loss_config
 from modelspec.metrics import metric_config
@@ -133,9 +135,41 @@ def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
     fit, data = spec.fit, spec.data
     validation = fit.validation_split > 0 or data is not None and data.validation is not None
     plan = TrainingPlan(optimizer_config(compile_.optimizer if compile_ is not None else "rmsprop"), plans, _input_bounds(graph), validation)
+    problems = _check_fit(spec, graph, plan, located)
+    if problems:
+        raise SpecError(problems)
     if fit.callbacks:
         _check_callbacks(plan, fit, located)
     return plan
+
+
+def _check_fit(spec: Spec, graph: Graph, plan: TrainingPlan, located: Located) -> list[Problem]:
+    """Located problems of the fit section that the graph shows: a batch size the model cannot take
+    (checked when the spec has a fit section), class weights without a single trained output or beyond its classes."""
+    fit, problems = spec.fit, []
+    fixed = fixed_batch_size(graph)
+    if fixed is not None and fit.batch_size != fixed and "fit" in spec.model_fields_set:
+        at = ("fit", "batch_size") if "batch_size" in fit.model_fields_set else ("fit",)
+        problems.append(located.problem(
+            f"fit.batch_size is {fit.batch_size}, but the model fixes the batch size to {fixed} (batch_input_shape / batch_size)", at))
+    if fit.class_weight:
+        problems += _check_class_weight(plan, fit, located)
+    return problems
+
+
+def _check_class_weight(plan: TrainingPlan, fit: FitConfig, located: Located) -> list[Problem]:
+    """fit.class_weight needs one trained output (as in Keras), and names classes that output has."""
+    trained = [o for o in plan.outputs.values() if o.loss is not None]
+    if len(trained) != 1:
+        return [located.problem("fit.class_weight needs a model with a single trained output (as in Keras)", ("fit", "class_weight"))]
+    output = trained[0]
+    units = output.shape[-1] if output.shape else None
+    classes = max(int(units), 2) if units is not None else None  # one unit: the two classes of a binary output
+    beyond = sorted(int(index) for index in fit.class_weight if classes is not None and not 0 <= int(index) < classes)
+    if beyond:
+        return [located.problem(f"fit.class_weight names class {beyond[0]}, but output '{output.name}' has {classes} classes "
+                                f"(0 to {classes - 1})", ("fit", "class_weight"))]
+    return []
 
 
 def _check_callbacks(plan: TrainingPlan, fit: FitConfig, located: Located) -> None:

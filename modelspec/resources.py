@@ -2,6 +2,7 @@
 
     check_memory(graph, training=True, batch_size=32)   # ResourceError with the estimate, unless force
     check_allocation(10**12 * 16, "array 'x' of 'big.npz'")   # the same for any one allocation
+    readable_size(2_674_688)                            # '2.55 MB', as Keras writes sizes
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 from typing import TYPE_CHECKING
 
 from modelspec.errors import ModelspecError
-from modelspec.summary import readable_size
 
 if TYPE_CHECKING:
     from modelspec.graph import Graph
@@ -24,6 +24,15 @@ ACTIVATION_TRAINING_COPIES = 2
 ACTIVATION_BYTES = 4
 
 FORCE_HINT = "nothing was allocated (use --force to try anyway)"
+
+
+def readable_size(num_bytes: float) -> str:
+    """Keras's memory size text: 2.55 MB (1024-based)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if num_bytes < 1024 or unit == "GB":
+            return f"{num_bytes:.2f} {unit}" if unit != "B" else f"{int(num_bytes)} B"
+        num_bytes /= 1024
+    return f"{num_bytes:.2f} TB"
 
 
 class ResourceError(ModelspecError):

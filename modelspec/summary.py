@@ -16,6 +16,7 @@ from typing import Any
 
 from modelspec.graph import Graph, Node, ResolvedLayer, TensorRef
 from modelspec.layers import Shape, format_shape
+from modelspec.resources import readable_size
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,6 @@ def summary_rows(graph: Graph, *, expand_nested: bool = False, depth: int = 0) -
             for inner in layer.submodels():
                 rows += summary_rows(inner, expand_nested=True, depth=depth + 1)
     return rows
-
-
-def readable_size(num_bytes: float) -> str:
-    """Keras's memory size text: 2.55 MB (1024-based)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if num_bytes < 1024 or unit == "GB":
-            return f"{num_bytes:.2f} {unit}" if unit != "B" else f"{int(num_bytes)} B"
-        num_bytes /= 1024
-    return f"{num_bytes:.2f} TB"
 
 
 def totals(graph: Graph) -> list[tuple[str, int, str]]:

@@ -1,7 +1,9 @@
 """Resolved graph -> torch module: a torch.fx GraphModule whose forward is straight-line code.
 
 Each layer is one submodule (named after the layer); each node is one `call_module` on it, so a
-shared layer's weights exist once. A layer's activation (Dense's `activation`, ...) is a separate
+shared layer's weights exist once. A called model (a Model layer, or one wrapped by TimeDistributed)
+is its own graph, compiled here into its own GraphModule at its module path, with its weights
+loaded when its reference names a weights file. A layer's activation (Dense's `activation`, ...) is a separate
 `call_function` after its module, which lets training take the logits of a softmax or sigmoid
 output. `print(module.code)` shows the generated forward.
 
@@ -24,10 +26,11 @@ import operator
 import torch
 from torch import Tensor, fx, nn
 
-from modelspec.graph import Graph, TensorRef
+from modelspec.graph import Graph, ResolvedLayer, TensorRef
 from modelspec.nn.activations import get_activation
 from modelspec.nn.build import instantiate
 from modelspec.nn.lstm import KerasLSTM
+from modelspec.training.files import load_weights
 
 
 def _key(ref: TensorRef) -> tuple[str, int, int]:
@@ -125,7 +128,7 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
     """
     root = nn.Module()
     for layer in graph.layers.values():
-        root.add_module(layer.name, instantiate(layer.config.module(layer.nodes[0].input_shapes)))
+        root.add_module(layer.name, _layer_module(layer))
 
     code = fx.Graph()
     activations: list[fx.Node] = []
@@ -172,6 +175,26 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
     if fuse:
         _fuse_lstm_stacks(code, root, graph)
     module = fx.GraphModule(root, code, class_name=graph.name)
+    return module
+
+
+def _layer_module(layer: ResolvedLayer) -> nn.Module:
+    """The layer's module, with the models it calls compiled from their graphs in place of the record's placeholders."""
+    nested = {path: _nested_module(sub) for path, sub in layer.models.items()}
+    if "" in nested:  # a Model layer: the called model itself
+        return nested[""]
+    module = instantiate(layer.config.module(layer.nodes[0].input_shapes))
+    for path, compiled in nested.items():
+        parent, _, name = path.rpartition(".")
+        module.get_submodule(parent).register_module(name, compiled)
+    return module
+
+
+def _nested_module(graph: Graph) -> fx.GraphModule:
+    """A called model's compiled graph, with the trained weights its reference names."""
+    module = build_module(graph)
+    if graph.weights_file is not None:
+        load_weights(module, graph.weights_file)
     return module
 
 

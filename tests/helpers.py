@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from modelspec.checked import check_spec
 from modelspec.errors import Problem, SpecError
-from modelspec.validate import check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -24,7 +24,7 @@ def problems(tmp_path: Path, text: str) -> list[Problem]:
     """The problems `modelspec validate` reports for this spec text (fails if it is valid)."""
     path = write(tmp_path, text)
     with pytest.raises(SpecError) as caught:
-        check_file(path)
+        check_spec(path)
     return caught.value.problems
 
 

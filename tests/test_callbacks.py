@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from modelspec import callbacks as configs
+from modelspec.checked import check_spec
 from modelspec.optimizers.runtime import build_optimizer
 from modelspec.training.callbacks import (
     CSVLogger,
@@ -24,7 +25,7 @@ from modelspec.training.callbacks import (
     record_epoch,
 )
 from modelspec.training.files import read_weights
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
 from tests.helpers import write
 
 
@@ -484,7 +485,7 @@ data:
 
 def train(tmp_path, callbacks, epochs=4, lr="0.01", name="run"):
     spec = write(tmp_path, SPEC.format(callbacks=json.dumps(callbacks), epochs=epochs, lr=lr), f"{name}.yaml")
-    return TrainingRun(prepare(spec), tmp_path / name, seed=0, device="cpu").fit()
+    return TrainingRun(check_spec(spec), tmp_path / name, seed=0, device="cpu").fit()
 
 
 def weights(result):

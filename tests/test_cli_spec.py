@@ -9,8 +9,8 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
+from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 
@@ -115,8 +115,8 @@ def test_validate_imports_only_the_layer_modules_a_spec_names():
     # Fast commands: a spec's schema covers the layer types it uses, not the whole catalog.
     code = (
         "import sys\n"
-        "from modelspec.validate import check_file\n"
-        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+        "from modelspec.checked import check_spec\n"
+        f"check_spec({str(SPECS / 'mnist_mlp.yaml')!r})\n"
         "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('modelspec.layers.') and '.base' not in m))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -134,10 +134,10 @@ def test_every_layer_type_lives_in_the_module_its_name_gives():
 def test_an_unknown_type_is_suggested_from_every_layer_type_even_unloaded(tmp_path):
     code = (
         "import sys\n"
-        "from modelspec.validate import check_file\n"
+        "from modelspec.checked import check_spec\n"
         "from modelspec.errors import SpecError\n"
         "try:\n"
-        f"    check_file({str(write(tmp_path, 'name: m' + chr(10) + 'sequential:' + chr(10) + '  - {type: GlobalAvgPooling2D, input_shape: [4, 4, 3]}' + chr(10)))!r})\n"
+        f"    check_spec({str(write(tmp_path, 'name: m' + chr(10) + 'sequential:' + chr(10) + '  - {type: GlobalAvgPooling2D, input_shape: [4, 4, 3]}' + chr(10)))!r})\n"
         "except SpecError as error:\n"
         "    print(error.problems[0].message)\n"
     )
@@ -147,19 +147,19 @@ def test_an_unknown_type_is_suggested_from_every_layer_type_even_unloaded(tmp_pa
 
 def test_specs_of_different_layer_types_validate_in_one_process_in_any_order():
     # Each spec loads more layer types and rebuilds the unions, wrappers (Bidirectional, TimeDistributed) included.
-    from modelspec.validate import check_file
+    from modelspec.checked import check_spec
 
     paths = sorted(SPECS.glob("*.yaml"))
     for path in [*paths, *reversed(paths)]:
-        check_file(path)
+        check_spec(path)
 
 
 def test_automatic_names_follow_keras_and_skip_explicit_names(tmp_path):
-    from modelspec.validate import check_file
+    from modelspec.checked import check_spec
 
     rows = ["name: m", "sequential:", "  - {type: Dense, units: 2, input_shape: [2]}", "  - {type: Dense, units: 2, name: dense_1}"]
     rows += ["  - {type: Dense, units: 2}"] * 3
-    _, graph = check_file(write(tmp_path, "\n".join(rows) + "\n"))
+    graph = check_spec(write(tmp_path, "\n".join(rows) + "\n")).graph
     assert list(graph.layers) == ["dense", "dense_1", "dense_2", "dense_3", "dense_4"]
 
 
@@ -176,18 +176,18 @@ def test_callback_types_are_loaded_only_for_specs_with_callbacks(tmp_path):
     paths = {name: str(write(tmp_path, text, f"{name}.yaml")) for name, text in CALLBACK_SPECS.items()}
     code = (
         "import sys\n"
-        "from modelspec.validate import check_file\n"
+        "from modelspec.checked import check_spec\n"
         "from modelspec.errors import SpecError\n"
-        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+        f"check_spec({str(SPECS / 'mnist_mlp.yaml')!r})\n"
         "print('loaded after mnist_mlp:', 'modelspec.callbacks' in sys.modules)\n"
         f"for path in {[paths['typo'], paths['empty']]!r}:\n"
         "    try:\n"
-        "        check_file(path)\n"
+        "        check_spec(path)\n"
         "    except SpecError as error:\n"
         "        print([problem.message for problem in error.problems])\n"
-        f"spec, _ = check_file({paths['good']!r})\n"
+        f"spec = check_spec({paths['good']!r}).spec\n"
         "print([type(callback).__name__ for callback in spec.fit.callbacks], spec.fit.callbacks[1].patience)\n"
-        f"check_file({str(SPECS / 'mnist_mlp.yaml')!r})\n"
+        f"check_spec({str(SPECS / 'mnist_mlp.yaml')!r})\n"
     )
     env = {**os.environ, "MODELSPEC_CACHE_DIR": str(tmp_path / "cache")}
     cold, warm = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False) for _ in range(2))

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.checked import check_spec
+from modelspec.training.run import TrainingRun
+from modelspec_cli.main import main
 from tests.helpers import write
 
 # 195 training rows: three global batches of 64 and a last one of 3 (1 + 2 rows), weighted by class;
@@ -67,7 +68,7 @@ def spec(tmp_path_factory) -> Path:
 def reference(spec, tmp_path_factory) -> tuple[dict[str, list[float]], dict[str, float]]:
     """One process with batch 64: its history and test results."""
     run_dir = tmp_path_factory.mktemp("reference") / "run"
-    result = TrainingRun(prepare(spec, ["fit.batch_size=64"]), run_dir, device="cpu").fit()
+    result = TrainingRun(check_spec(spec, ["fit.batch_size=64"]), run_dir, device="cpu").fit()
     return history(run_dir), result.test
 
 

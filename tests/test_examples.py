@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from modelspec.checked import check_spec
 from modelspec.summary import summary_json, summary_rows
-from modelspec.validate import check_file
 from tests.helpers import SPECS, write
 
 
@@ -58,7 +58,7 @@ def test_every_example_is_listed():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PARAMS))
 def test_example_validates_with_keras_param_count(name):
-    _, graph = check_file(SPECS / name)
+    graph = check_spec(SPECS / name).graph
     assert graph.total_params == EXPECTED_PARAMS[name]
     assert graph.non_trainable_params == 0
     assert summary_rows(graph)  # renders
@@ -72,12 +72,12 @@ def test_component_counts_match_keras_formulas():
 
 
 def shapes_of(name: str) -> dict[str, list]:
-    _, graph = check_file(SPECS / name)
+    graph = check_spec(SPECS / name).graph
     return {layer["name"]: [n["output_shape"] for n in layer["nodes"]] for layer in summary_json(graph)["layers"]}
 
 
 def test_headline_shapes_and_outputs():
-    _, graph = check_file(SPECS / "headline.yaml")
+    graph = check_spec(SPECS / "headline.yaml").graph
     shapes = shapes_of("headline.yaml")
     assert shapes["embedding"] == [[None, 100, 512]]
     assert shapes["lstm_out"] == [[None, 32]]
@@ -87,7 +87,7 @@ def test_headline_shapes_and_outputs():
 
 
 def test_shared_conv_has_one_row_per_node_with_its_own_shapes():
-    _, graph = check_file(SPECS / "shared_conv.yaml")
+    graph = check_spec(SPECS / "shared_conv.yaml").graph
     document = summary_json(graph)
     conv = next(layer for layer in document["layers"] if layer["name"] == "conv")
     assert [n["input_shapes"] for n in conv["nodes"]] == [[[None, 32, 32, 3]], [[None, 64, 64, 3]]]
@@ -106,7 +106,7 @@ def test_tweet_model_shared_lstm_nodes():
 
 
 def test_video_classifier_nests_the_frame_classifier():
-    _, graph = check_file(SPECS / "video_classifier.yaml")
+    graph = check_spec(SPECS / "video_classifier.yaml").graph
     assert graph.output_shapes["per_frame"] == (None, 20, 10)
     rows = summary_rows(graph, expand_nested=True)
     nested = [row for row in rows if row.depth == 1]
@@ -115,14 +115,14 @@ def test_video_classifier_nests_the_frame_classifier():
 
 
 def test_stateful_batch_is_fixed():
-    _, graph = check_file(SPECS / "stacked_lstm_stateful.yaml")
+    graph = check_spec(SPECS / "stacked_lstm_stateful.yaml").graph
     assert graph.inputs["x"].shape == (32, 8, 16)
     assert graph.output_shapes["y"] == (32, 10)
 
 
 def summary_of(tmp_path, first_layer: str, rest: str = "  - {type: Dense, units: 10}\n") -> dict:
     path = write(tmp_path, f"name: same\nsequential:\n{first_layer}\n{rest}")
-    _, graph = check_file(path)
+    graph = check_spec(path).graph
     return summary_json(graph)
 
 
@@ -148,5 +148,5 @@ def test_fixed_batch_shows_in_every_shape(tmp_path):
 def test_automatic_names_follow_keras(tmp_path):
     text = "name: m\nsequential:\n  - {type: Dense, units: 4, input_dim: 2}\n  - {type: Dense, units: 4}\n  - {name: dense_2, type: Dense, units: 4}\n  - {type: Dense, units: 4}\n"
     path = write(tmp_path, text)
-    _, graph = check_file(path)
+    graph = check_spec(path).graph
     assert list(graph.layers) == ["dense", "dense_1", "dense_2", "dense_3"]

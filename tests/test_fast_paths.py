@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from modelspec.checked import check_spec
 from modelspec.torch_build import build_module
 from modelspec.training.callbacks import Callback
 from modelspec.training.engine import Engine
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
 from tests.helpers import SPECS, write
 
 STACK = """
@@ -34,7 +35,7 @@ data:
 
 
 def stack(tmp_path, first: str = "", last: str = ""):
-    return prepare(write(tmp_path, STACK.format(first=first, last=last))).graph
+    return check_spec(write(tmp_path, STACK.format(first=first, last=last))).graph
 
 
 def same_module_pair(graph, **kwargs):
@@ -46,7 +47,7 @@ def same_module_pair(graph, **kwargs):
 
 
 def test_an_output_trained_from_logits_skips_its_activation():
-    graph = prepare(SPECS / "headline.yaml").graph
+    graph = check_spec(SPECS / "headline.yaml").graph
     assert "sigmoid" not in build_module(graph, logits={"main_output", "aux_output"}).code
     assert build_module(graph, logits={"main_output"}).code.count("torch.sigmoid(") == 1
     assert build_module(graph).code.count("torch.sigmoid(") == 2
@@ -89,9 +90,9 @@ def test_a_sequence_read_elsewhere_or_a_shared_layer_is_not_fused(tmp_path):
           - {name: out, type: Concatenate, inputs: [b, pooled, d]}
         outputs: out
         """)
-    code = build_module(prepare(functional).graph).code
+    code = build_module(check_spec(functional).graph).code
     assert "lstm_stack" not in code  # a's sequence has two readers; c and d differ in units
-    fused, plain = same_module_pair(prepare(SPECS / "shared_lstm_tweets.yaml").graph)
+    fused, plain = same_module_pair(check_spec(SPECS / "shared_lstm_tweets.yaml").graph)
     assert "lstm_stack" not in fused.code and fused.code.count("self.shared_lstm(") == 2
 
 
@@ -99,14 +100,14 @@ def test_training_a_stack_gives_the_same_run_as_one_call_per_layer(tmp_path, mon
     from modelspec.training import engine as engine_module
 
     path = write(tmp_path, STACK.format(first="", last=""))
-    fused = TrainingRun(prepare(path), tmp_path / "fused", device="cpu").fit().history
+    fused = TrainingRun(check_spec(path), tmp_path / "fused", device="cpu").fit().history
     monkeypatch.setattr(engine_module, "build_module", lambda graph, **kw: build_module(graph, **{**kw, "fuse": False}))
-    plain = TrainingRun(prepare(path), tmp_path / "plain", device="cpu").fit().history
+    plain = TrainingRun(check_spec(path), tmp_path / "plain", device="cpu").fit().history
     assert fused == plain
 
 
 def test_the_engine_follows_a_mode_set_from_outside():
-    prepared = prepare(SPECS / "mnist_mlp.yaml")
+    prepared = check_spec(SPECS / "mnist_mlp.yaml")
     engine = Engine(prepared.graph, prepared.plan, device="cpu")
     x, y = torch.rand(4, 784), torch.eye(10)[:4]
     engine.train_step([x], {"y": y}, None, 4)
@@ -131,7 +132,7 @@ def test_only_callbacks_that_act_per_batch_are_called_per_batch(tmp_path):
 
     quiet = Epochs()
     quiet.on_batch_end = lambda *args: setattr(quiet, "called", True)  # set on the instance: still called
-    run = TrainingRun(prepare(write(tmp_path, STACK.format(first="", last=""))), tmp_path / "run", device="cpu", callbacks=[Counting(), Epochs(), quiet])
+    run = TrainingRun(check_spec(write(tmp_path, STACK.format(first="", last=""))), tmp_path / "run", device="cpu", callbacks=[Counting(), Epochs(), quiet])
     run.fit()
     assert Counting.batches == 2 * 4 and getattr(quiet, "called", False)
 
@@ -147,9 +148,9 @@ def test_a_training_process_never_imports_torch_dynamo(tmp_path):
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from modelspec.training.run import TrainingRun, prepare\n"
-        f"TrainingRun(prepare({str(spec)!r}), Path({str(run_dir)!r}), overwrite=True).fit()\n"
-        f"resumed = TrainingRun(prepare({str(spec)!r}, ['fit.epochs=3']), Path({str(run_dir)!r}), resume=True).fit()\n"
+        "from modelspec.checked import check_spec\nfrom modelspec.training.run import TrainingRun\n"
+        f"TrainingRun(check_spec({str(spec)!r}), Path({str(run_dir)!r}), overwrite=True).fit()\n"
+        f"resumed = TrainingRun(check_spec({str(spec)!r}, ['fit.epochs=3']), Path({str(run_dir)!r}), resume=True).fit()\n"
         "print(len(resumed.history['loss']), 'torch._dynamo' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
 from modelspec.training.files import read_weights
-from modelspec.training.run import TrainingRun, load_arrays, prepare
+from modelspec.training.run import TrainingRun, load_arrays
 from tests.helpers import write
 
 SPEC = """
@@ -33,13 +34,13 @@ data:
 
 def first_epoch_loss(tmp_path, *overrides) -> float:
     path = write(tmp_path, SPEC)
-    run = TrainingRun(prepare(path, list(overrides)), tmp_path / "run", device="cpu").fit()
+    run = TrainingRun(check_spec(path, list(overrides)), tmp_path / "run", device="cpu").fit()
     return run.history["loss"][0]
 
 
 def hand_loss(tmp_path, weights: np.ndarray) -> float:
     """Keras's sum_over_batch_size: sum of weighted per-sample cross-entropies / number of samples."""
-    prepared = prepare(write(tmp_path, SPEC, "hand.yaml"))
+    prepared = check_spec(write(tmp_path, SPEC, "hand.yaml"))
     arrays = load_arrays(prepared, prepared.spec.data.train, "train")
     module = Engine(prepared.graph, prepared.plan, seed=0).module  # the same initial weights as the run
     with torch.no_grad():
@@ -50,7 +51,7 @@ def hand_loss(tmp_path, weights: np.ndarray) -> float:
 
 
 def labels(tmp_path) -> np.ndarray:
-    prepared = prepare(write(tmp_path, SPEC, "labels.yaml"))
+    prepared = check_spec(write(tmp_path, SPEC, "labels.yaml"))
     return np.array(load_arrays(prepared, prepared.spec.data.train, "train")["y"]).argmax(-1)
 
 
@@ -78,7 +79,7 @@ def test_bad_sample_weight_file_is_a_data_error(tmp_path):
 
 def test_steps_per_epoch_and_initial_epoch(tmp_path):
     path = write(tmp_path, SPEC)
-    run = TrainingRun(prepare(path, ["fit.epochs=4", "fit.initial_epoch=1", "fit.batch_size=8", "fit.steps_per_epoch=2"]), tmp_path / "run", device="cpu")
+    run = TrainingRun(check_spec(path, ["fit.epochs=4", "fit.initial_epoch=1", "fit.batch_size=8", "fit.steps_per_epoch=2"]), tmp_path / "run", device="cpu")
     result = run.fit()
     assert result.epochs == 3 and run.engine.optimizer.iterations == 6
     assert (tmp_path / "run" / "history.csv").read_text().splitlines()[1].startswith("1,")
@@ -86,7 +87,7 @@ def test_steps_per_epoch_and_initial_epoch(tmp_path):
 
 def test_shuffle_batch_and_validation_freq(tmp_path):
     path = write(tmp_path, SPEC)
-    result = TrainingRun(prepare(path, ["fit.epochs=4", "fit.batch_size=8", "fit.shuffle=batch", "fit.validation_split=0.25", "fit.validation_freq=2"]),
+    result = TrainingRun(check_spec(path, ["fit.epochs=4", "fit.batch_size=8", "fit.shuffle=batch", "fit.validation_split=0.25", "fit.validation_freq=2"]),
                          tmp_path / "run", device="cpu").fit()
     # A row per epoch: val_* are None in the epochs that did not validate, never shifted to earlier epochs.
     assert result.history["epoch"] == [0, 1, 2, 3] and len(result.history["loss"]) == 4
@@ -97,6 +98,7 @@ def test_shuffle_batch_and_validation_freq(tmp_path):
 
 def test_validation_freq_history_csv_and_json_have_a_row_per_epoch(tmp_path):
     from click.testing import CliRunner
+
     from modelspec_cli.main import main
 
     path = write(tmp_path, SPEC.replace("fit: {", "fit: {callbacks: [{type: CSVLogger, filename: log.csv}], "))

@@ -15,9 +15,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from modelspec.checked import check_spec
 from modelspec.errors import SpecError
 from modelspec.source import load_text
-from modelspec.validate import check_located
 from tests.helpers import SPECS
 
 EXAMPLES = int(os.environ.get("MODELSPEC_FUZZ_EXAMPLES", "60"))
@@ -74,7 +74,7 @@ def mutated_specs(draw) -> str:
 @given(mutated_specs())
 def test_mutated_specs_are_accepted_or_rejected_with_spec_error(text):
     try:
-        check_located(load_text(text, "mutated.yaml"))
+        check_spec(load_text(text, "mutated.yaml"))
     except SpecError as error:
         assert error.problems and all(p.message for p in error.problems)
 
@@ -87,6 +87,6 @@ def test_arbitrary_bytes_are_spec_errors(blob):
     except UnicodeDecodeError:
         return
     try:
-        check_located(load_text(text, "bytes.yaml"))
+        check_spec(load_text(text, "bytes.yaml"))
     except SpecError:
         pass

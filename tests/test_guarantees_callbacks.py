@@ -18,10 +18,10 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
 from modelspec.errors import Problem
 from modelspec.run_files import RESERVED, check_inside_run_dir
+from modelspec_cli.main import main
 from tests.helpers import only_problem, problems, write
 
 SPEC = """
@@ -101,9 +101,10 @@ def test_empty_or_impossible_names_are_refused(tmp_path, kind, key, value, expec
 
 def test_the_reserved_names_are_the_run_directorys_files(tmp_path):
     # Every file a finished run holds is reserved, and nothing else of it: the list is the run directory's own.
-    from modelspec.training.run import TrainingRun, prepare
+    from modelspec.checked import check_spec
+    from modelspec.training.run import TrainingRun
 
-    result = TrainingRun(prepare(write(tmp_path, spec_text(fit=""))), tmp_path / "run", device="cpu").fit()
+    result = TrainingRun(check_spec(write(tmp_path, spec_text(fit=""))), tmp_path / "run", device="cpu").fit()
     assert {path.name for path in result.run_dir.iterdir()} == set(RESERVED)
     assert check_inside_run_dir("logs/../ckpt/best.safetensors") == "ckpt/best.safetensors"
     assert check_inside_run_dir(".", directory=True) == "."
@@ -129,9 +130,9 @@ def test_two_callbacks_cannot_write_the_same_file(tmp_path, entries, at, expecte
 
 
 def test_outputs_that_do_not_collide_are_valid(tmp_path):
-    from modelspec.validate import check_file
+    from modelspec.checked import check_spec
 
-    check_file(write(tmp_path, spec_text("{type: CSVLogger, filename: logs.csv}", "TensorBoard", "{type: TensorBoard, log_dir: tb}",
+    check_spec(write(tmp_path, spec_text("{type: CSVLogger, filename: logs.csv}", "TensorBoard", "{type: TensorBoard, log_dir: tb}",
                                          "{type: ModelCheckpoint, filepath: 'ckpt/{epoch:02d}.safetensors'}",
                                          "{type: CSVLogger, filename: ckpt/log.csv}")))
 
@@ -172,9 +173,9 @@ def test_a_val_monitor_needs_validation_data(tmp_path):
 
 
 def test_learning_rate_is_a_monitor_after_the_callback_that_logs_it(tmp_path):
-    from modelspec.validate import check_file
+    from modelspec.checked import check_spec
 
-    check_file(write(tmp_path, spec_text("{type: LearningRateScheduler, schedule: {type: exponential, decay_rate: 0.9}}",
+    check_spec(write(tmp_path, spec_text("{type: LearningRateScheduler, schedule: {type: exponential, decay_rate: 0.9}}",
                                          "{type: EarlyStopping, monitor: learning_rate}", "{type: ReduceLROnPlateau, monitor: learning_rate}")))
     text = spec_text("{type: EarlyStopping, monitor: learning_rate}", "{type: ReduceLROnPlateau, monitor: loss}")
     problem = only_problem(tmp_path, text)
@@ -202,9 +203,10 @@ def test_multi_output_monitors_use_the_output_names(tmp_path):
 
 
 def test_the_logged_names_are_what_the_engine_logs(tmp_path):
-    from modelspec.training.run import TrainingRun, prepare
+    from modelspec.checked import check_spec
+    from modelspec.training.run import TrainingRun
 
-    prepared = prepare(write(tmp_path, spec_text()))
+    prepared = check_spec(write(tmp_path, spec_text()))
     result = TrainingRun(prepared, tmp_path / "run", device="cpu").fit()
     assert set(prepared.plan.logged_names()) == set(result.history) - {"epoch"} == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
@@ -240,11 +242,12 @@ def test_a_val_field_needs_validation_every_epoch_unless_saved_with_it(tmp_path)
     problem = only_problem(tmp_path, text)
     assert "'{val_loss}' is logged only in the epochs that validate (fit.validation_freq: 2)" in problem.message, str(problem)
     # Saved only when val_loss improves, so only in epochs that validate: those have every val_* value.
-    from modelspec.training.run import TrainingRun, prepare
+    from modelspec.checked import check_spec
+    from modelspec.training.run import TrainingRun
 
     path = write(tmp_path, spec_text("{type: ModelCheckpoint, filepath: 'w/{epoch}-{val_loss:.2f}.safetensors', save_best_only: true}",
                                      fit=every_other, epochs=3))
-    result = TrainingRun(prepare(path), tmp_path / "run", device="cpu").fit()
+    result = TrainingRun(check_spec(path), tmp_path / "run", device="cpu").fit()
     assert result.status == "finished" and [p.name.split("-")[0] for p in (result.run_dir / "w").iterdir()] == ["2"]
 
 

@@ -12,9 +12,9 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from modelspec.checked import check_spec
 from modelspec.errors import SpecError
 from modelspec.source import load_text
-from modelspec.validate import check_file, check_located
 from tests.helpers import write
 
 
@@ -75,9 +75,9 @@ PLUGIN_SPEC = """
 """
 SAVE = """
 import sys
-from modelspec.validate import check_file
+from modelspec.checked import check_spec
 
-check_file(sys.argv[1], allow_plugins=True)
+check_spec(sys.argv[1], allow_plugins=True)
 import json, numpy, yaml  # by name after the plugins: the installed modules
 from safetensors.numpy import save_file  # as training saves weights
 
@@ -118,7 +118,7 @@ def test_a_plugin_file_named_as_an_installed_module_is_refused(tmp_path):
 
 def test_an_installed_plugin_still_imports_by_name(tmp_path):
     spec = write(tmp_path, PLUGIN_SPEC.format(plugin="modelspec.layers.dense").replace("{type: Tripler}", "{type: Dense, units: 1}"))
-    check_file(spec, allow_plugins=True)
+    check_spec(spec, allow_plugins=True)
 
 
 # ----- 7: any identifier names a layer or an input, or is refused at validate ------------------------
@@ -144,10 +144,10 @@ def test_any_name_builds_and_runs_or_is_refused_at_validate(tmp_path, name):
     from modelspec.torch_build import build_module
 
     spec = write(tmp_path, _named(name, "hidden"))
-    _, graph = check_file(spec)  # as an input name: always valid
+    graph = check_spec(spec).graph  # as an input name: always valid
     assert [tuple(o.shape) for o in build_module(graph)(torch.ones(2, 4))] == [(2, 2), (2, 3)]
     try:
-        _, graph = check_file(write(tmp_path, _named("features", name), "layer.yaml"))
+        graph = check_spec(write(tmp_path, _named("features", name), "layer.yaml")).graph
     except SpecError as error:
         assert len(error.problems) == 1 and f"'{name}'" in error.problems[0].message and error.problems[0].line == 4
         return
@@ -159,13 +159,13 @@ def test_any_name_builds_and_runs_or_is_refused_at_validate(tmp_path, name):
 
 def test_a_missing_plugin_says_where_it_looked(tmp_path):
     with pytest.raises(SpecError, match="found neither .*lab_missing.py nor .*lab_missing/__init__.py beside the spec, nor an installed"):
-        check_file(write(tmp_path, PLUGIN_SPEC.format(plugin="lab_missing")), allow_plugins=True)
+        check_spec(write(tmp_path, PLUGIN_SPEC.format(plugin="lab_missing")), allow_plugins=True)
 
 
 @pytest.mark.parametrize("name", ["class", "None", "def"])
 def test_keywords_are_refused_as_layer_names_with_the_reason(tmp_path, name):
     with pytest.raises(SpecError) as caught:
-        check_file(write(tmp_path, _named("features", name)))
+        check_spec(write(tmp_path, _named("features", name)))
     (problem,) = caught.value.problems
     assert "Python keyword" in problem.message and (problem.line, problem.column) == (4, 12)
 
@@ -275,17 +275,17 @@ def test_models_nested_too_deep_are_a_located_error(tmp_path):
 def test_models_nested_to_the_cap_validate_summarise_and_build(tmp_path):
     import torch
 
-    from modelspec.graph import MAX_MODEL_DEPTH
     from modelspec.diagram import build_diagram, to_dot
+    from modelspec.graph import MAX_MODEL_DEPTH
     from modelspec.summary import summary_json, summary_rows
     from modelspec.torch_build import build_module
 
-    _, graph = check_located(load_text(_nested_models(MAX_MODEL_DEPTH), str(tmp_path / "deep.yaml")))
+    graph = check_spec(load_text(_nested_models(MAX_MODEL_DEPTH), str(tmp_path / "deep.yaml"))).graph
     assert summary_rows(graph, expand_nested=True) and summary_json(graph)
     assert to_dot(build_diagram(graph, expand_nested=True)).count("subgraph") == MAX_MODEL_DEPTH
     assert build_module(graph)(torch.ones(1, 2)).shape == (1, 2)
     with pytest.raises(SpecError, match=f"more than {MAX_MODEL_DEPTH} levels"):
-        check_located(load_text(_nested_models(MAX_MODEL_DEPTH + 1), str(tmp_path / "deep.yaml")))
+        check_spec(load_text(_nested_models(MAX_MODEL_DEPTH + 1), str(tmp_path / "deep.yaml")))
 
 
 def test_spec_files_calling_each_other_too_deep_are_a_located_error(tmp_path):
@@ -296,7 +296,7 @@ def test_spec_files_calling_each_other_too_deep_are_a_located_error(tmp_path):
             f"inputs: {{a: {{shape: [2]}}}}\nlayers: [{{type: Model, model: {{spec: s{i - 1}.yaml}}, inputs: a}}]\noutputs: model"
         (tmp_path / f"s{i}.yaml").write_text(f"name: s{i}\n{inner}\n")
     with pytest.raises(SpecError, match=f"more than {MAX_MODEL_DEPTH} levels"):
-        check_file(tmp_path / f"s{MAX_MODEL_DEPTH + 1}.yaml")
+        check_spec(tmp_path / f"s{MAX_MODEL_DEPTH + 1}.yaml")
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "{a: " * 50_000 + "1" + "}" * 50_000,
@@ -353,7 +353,7 @@ LONG = "D" * 100_000
 ], ids=["type", "name", "activation", "units", "reuse", "huge-int", "tag"])
 def test_long_values_are_quoted_short(tmp_path, entry):
     with pytest.raises(SpecError) as caught:
-        check_file(write(tmp_path, f"name: m\nsequential:\n  - {entry}\n"))
+        check_spec(write(tmp_path, f"name: m\nsequential:\n  - {entry}\n"))
     for problem in caught.value.problems:
         assert len(str(problem)) < 500 and "(100,000 characters)" in str(problem), str(problem)[:600]
 

@@ -21,17 +21,17 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from modelspec_cli.main import main
 from pydantic import TypeAdapter
 
 from modelspec import resources, source
+from modelspec.checked import check_spec
 from modelspec.data.arrays import ArraySpec
 from modelspec.data.batches import Batches
 from modelspec.data.config import DataSource
 from modelspec.data.loading import load_source
 from modelspec.errors import DataError, SpecError
 from modelspec.resources import ResourceError, check_memory
-from modelspec.validate import check_file
+from modelspec_cli.main import main
 
 ADDRESS_SPACE = 3 << 30  # a child may map 3 GiB: enough to import torch's CPU libraries, not to read /dev/zero whole
 
@@ -269,7 +269,7 @@ data: {train: {synthetic: {samples: 2}}}
 
 def test_one_batch_of_activations_counts_in_the_model_size(tmp_path):
     (tmp_path / "repeat.yaml").write_text(REPEAT)
-    _, graph = check_file(tmp_path / "repeat.yaml")
+    graph = check_spec(tmp_path / "repeat.yaml").graph
     activations = 32 * (4 + 8 + 100_000_000 * 8) * 4
     check_memory(graph, training=False, available=activations + 40 * 4, batch_size=32)  # inputs, dense, repeat_vector + weights
     with pytest.raises(ResourceError, match="for the activations of a batch of 32, more than"):

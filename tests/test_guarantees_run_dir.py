@@ -25,12 +25,13 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from modelspec_cli.main import main
 from safetensors.numpy import load_file, save_file
 
+from modelspec.checked import check_spec
 from modelspec.errors import DataError, ModelspecError, SpecError, UsageError
 from modelspec.training import run as run_module
-from modelspec.training.run import TrainingRun, prepare, resolve_device
+from modelspec.training.run import TrainingRun, resolve_device
+from modelspec_cli.main import main
 from tests.helpers import write
 
 TINY = """
@@ -341,7 +342,7 @@ def test_sigterm_keeps_the_checkpoint_records_interrupted_and_exits_143(spec, tm
     assert "interrupted: continue with" in stderr and "Traceback" not in stderr
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "interrupted"
-    resumed = TrainingRun(prepare(spec, [f"fit.epochs={info['epochs_done'] + 1}"]), run_dir, resume=True, device="cpu").fit()
+    resumed = TrainingRun(check_spec(spec, [f"fit.epochs={info['epochs_done'] + 1}"]), run_dir, resume=True, device="cpu").fit()
     assert resumed.status == "finished" and resumed.epochs == info["epochs_done"] + 1
 
 
@@ -389,20 +390,20 @@ def test_a_bad_sample_weight_is_refused_naming_the_file_and_index(tmp_path, bad,
     np.save(tmp_path / "w.npy", weights)
     spec = _with_fit(tmp_path, "sample_weight: w.npy")
     with pytest.raises(DataError, match=rf"fit.sample_weight: 'w.npy' holds {shown} at index 5 \(2 bad weight\(s\) in all\)"):
-        TrainingRun(prepare(spec), tmp_path / "run", device="cpu")
+        TrainingRun(check_spec(spec), tmp_path / "run", device="cpu")
     assert not (tmp_path / "run").exists()
 
 
 def test_a_class_weight_index_beyond_the_classes_is_refused_without_a_table(tmp_path):
     spec = _with_fit(tmp_path, "class_weight: {0: 1.0, 1000000000: 2.0}")
     with pytest.raises(SpecError, match="fit.class_weight names class 1000000000, but output '.*' has 3 classes \\(0 to 2\\)"):
-        TrainingRun(prepare(spec), tmp_path / "run", device="cpu")
+        TrainingRun(check_spec(spec), tmp_path / "run", device="cpu")
     assert not (tmp_path / "run").exists()
 
 
 def test_class_weights_weigh_each_sample_by_its_class(tmp_path):
     spec = _with_fit(tmp_path, "class_weight: {0: 0.5, 2: 4.0}")
-    prepared = prepare(spec)
+    prepared = check_spec(spec)
     arrays = run_module.load_arrays(prepared, prepared.spec.data.train, "train")
     labels = next(a for name, a in arrays.items() if a.ndim == 2 and a.shape[1] == 3).argmax(axis=1)
     expected = np.array([{0: 0.5, 2: 4.0}.get(int(c), 1.0) for c in labels], dtype=np.float32)
@@ -432,6 +433,6 @@ def test_every_write_error_is_a_modelspec_error_for_the_cli(tmp_path, monkeypatc
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(files.os, "replace", refuse)
-    run = TrainingRun(prepare(write(tmp_path, TINY)), tmp_path / "run", device="cpu")
+    run = TrainingRun(check_spec(write(tmp_path, TINY)), tmp_path / "run", device="cpu")
     with pytest.raises(ModelspecError, match="No space left on device; no checkpoint was written"):
         run.fit()

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
+from modelspec.checked import check_spec
 from modelspec.interop.keras_config import convert_document, spec_yaml
 from modelspec.source import load_text
-from modelspec.validate import check_file, check_located
+from modelspec_cli.main import main
 from tests.helpers import SPECS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "keras"
@@ -159,7 +159,7 @@ def test_nested_model_called_twice_is_one_model_and_a_reuse(tmp_path: Path) -> N
     path.write_text(json.dumps(document))
     result, out = convert(tmp_path, path)
     assert result.exit_code == 0, result.output
-    _, graph = check_file(out)
+    graph = check_spec(out).graph
     assert graph.total_params == 8 * 4 + 4
     assert [node.key for node in graph.order] == ["encoder@0", "encoder@1", "sum@0"]
 
@@ -222,5 +222,5 @@ def test_initial_state_keyword_tensors_become_inputs_in_both_layouts() -> None:
     assert specs[0] == specs[1]
     assert specs[0]["layers"][1] == {"name": "decoder", "type": "LSTM", "units": 32, "return_sequences": True,
                                      "inputs": ["decoder_inputs", "encoder[1]", "encoder[2]"]}
-    original = check_file(SPECS / "seq2seq.yaml")[1]
-    assert check_located(load_text(spec_yaml(specs[0])))[1].total_params == original.total_params == 11_916
+    original = check_spec(SPECS / "seq2seq.yaml").graph
+    assert check_spec(load_text(spec_yaml(specs[0]))).graph.total_params == original.total_params == 11_916

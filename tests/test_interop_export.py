@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
+from modelspec.checked import check_spec
 from modelspec.interop.samples import sample_inputs
 from modelspec.torch_build import build_module
 from modelspec.training.files import save_weights
-from modelspec.training.run import predict, prepare
+from modelspec.training.run import predict
+from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 TOLERANCE = 1e-5
@@ -42,7 +43,7 @@ outputs: [score, label]
 def weights_for(spec: Path, tmp_path: Path) -> Path:
     """Initial weights moved off their initialisers (biases included), as a trained file would be."""
     torch.manual_seed(0)
-    module = build_module(prepare(spec).graph)
+    module = build_module(check_spec(spec).graph)
     with torch.no_grad():
         for tensor in module.state_dict().values():
             if tensor.is_floating_point():
@@ -54,7 +55,7 @@ def weights_for(spec: Path, tmp_path: Path) -> Path:
 
 def predicted(spec: Path, weights: Path, tmp_path: Path, batch: int = 5) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(inputs, outputs) of `modelspec predict` on a random batch."""
-    prepared = prepare(spec)
+    prepared = check_spec(spec)
     inputs = {name: tensor.numpy() for name, tensor in zip(prepared.graph.inputs, sample_inputs(prepared.graph, batch, seed=3))}
     data = tmp_path / f"{spec.stem}-inputs.npz"
     np.savez(data, **inputs)

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
-from modelspec.training.run import predict, prepare
+from modelspec.checked import check_spec
+from modelspec.training.run import predict
+from modelspec_cli.main import main
 from tests.helpers import write
 
 h5py = pytest.importorskip("h5py")
@@ -66,7 +67,7 @@ def convert(tmp_path: Path, h5: Path, spec: Path) -> Path:
 def predict_npz(tmp_path: Path, spec: Path, weights: Path, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     data = tmp_path / "inputs.npz"
     np.savez(data, **arrays)
-    return predict(prepare(spec), weights, str(data), tmp_path / "outputs.npz", "cpu")
+    return predict(check_spec(spec), weights, str(data), tmp_path / "outputs.npz", "cpu")
 
 
 def test_conv2d_batch_normalization_dense_weights_match_numpy(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
+from modelspec.checked import check_spec
 from modelspec.optimizers import optimizer_config
 from modelspec.optimizers.runtime import build_optimizer
 from modelspec.training.engine import Engine
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
 from tests.helpers import write
 
 SPEC = """
@@ -40,7 +41,7 @@ def test_jit_compile_trains_a_stacked_lstm_like_eager(tmp_path, monkeypatch, com
     spec = write(tmp_path, SPEC)
     histories = {}
     for jit in (False, True):
-        prepared = prepare(spec, [f"fit.jit_compile={str(jit).lower()}"])
+        prepared = check_spec(spec, [f"fit.jit_compile={str(jit).lower()}"])
         result = TrainingRun(prepared, tmp_path / f"run-{jit}", seed=0, device="cpu").fit()
         assert result.status == "finished", result.message
         histories[jit] = result.history["loss"]

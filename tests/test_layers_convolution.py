@@ -322,8 +322,8 @@ def test_masked_global_pooling_1d_uses_kept_steps_only() -> None:
 
 
 def test_embedding_mask_reaches_global_average_pooling1d(tmp_path) -> None:
+    from modelspec.checked import check_spec
     from modelspec.torch_build import build_module
-    from modelspec.validate import check_file
     from tests.helpers import write
 
     spec = write(tmp_path, """
@@ -334,7 +334,7 @@ def test_embedding_mask_reaches_global_average_pooling1d(tmp_path) -> None:
       - {name: pool, type: GlobalAveragePooling1D}
     outputs: pool
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     module = build_module(graph)
     tokens = torch.tensor([[4, 2, 0, 0, 0], [1, 2, 3, 4, 5]])
     vectors = module.get_submodule("embed").embeddings[tokens]

@@ -418,10 +418,10 @@ compile: {optimizer: sgd, loss: mse}
 
 
 def test_engine_counts_and_penalties(tmp_path) -> None:
+    from modelspec.checked import check_spec
     from modelspec.training.engine import Engine
-    from modelspec.training.run import prepare
 
-    prepared = prepare(write(tmp_path, SPEC))
+    prepared = check_spec(write(tmp_path, SPEC))
     assert (prepared.graph.trainable_params, prepared.graph.non_trainable_params) == (8 + 4 + 10, 8)  # BN 2*4 (+2*4), PReLU 4, Dense 4*2+2
     e = Engine(prepared.graph, prepared.plan, device="cpu", seed=0)
     x, y = torch.rand(5, 4), torch.rand(5, 2)
@@ -510,10 +510,10 @@ compile: {optimizer: sgd, loss: mse}
 
 
 def test_masking_mask_reaches_batch_norm_in_a_compiled_graph(tmp_path) -> None:
+    from modelspec.checked import check_spec
     from modelspec.torch_build import build_module
-    from modelspec.training.run import prepare
 
-    module = build_module(prepare(write(tmp_path, MASKED)).graph)
+    module = build_module(check_spec(write(tmp_path, MASKED)).graph)
     x = torch.randn(2, 4, 3) + 5.0
     x[0, 2:] = 0.0  # padding steps: masked
     module.train()

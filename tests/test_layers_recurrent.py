@@ -12,11 +12,11 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from modelspec.checked import check_spec
 from modelspec.errors import ShapeError
 from modelspec.layers import Shape
 from modelspec.nn.build import build_layer
 from modelspec.torch_build import build_module
-from modelspec.validate import check_file
 from tests.helpers import write
 from tests.layer_harness import Case, N, check_case, layer_from
 
@@ -322,7 +322,7 @@ def test_lstm_mask_from_the_graph(tmp_path) -> None:
       - {name: second, type: GRU, units: 2}
     outputs: second
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     module = build_module(graph)
     tokens = torch.tensor([[3, 4, 5, 0, 0, 0], [0, 0, 7, 8, 9, 1]])
     mask = tokens != 0
@@ -471,7 +471,7 @@ def test_encoder_states_start_the_decoder(tmp_path) -> None:
       - {name: decoder, type: LSTM, units: 4, return_sequences: true, inputs: [target, "encoder[1]", "encoder[2]"]}
     outputs: decoder
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     assert graph.layers["decoder"].nodes[0].output_shapes == [(None, 5, 4)]
     module = build_module(graph)
     source, target = torch.randn(2, 7, 3), torch.randn(2, 5, 2)
@@ -574,8 +574,8 @@ def test_argument_errors(config: dict, quoted: str) -> None:
 
 
 def test_bidirectional_spec_trains_with_regularizers_and_state(tmp_path) -> None:
+    from modelspec.graph import is_stateful
     from modelspec.regularizers.runtime import Regularization
-    from modelspec.training.run import is_stateful
 
     spec = write(tmp_path, """
     name: tagger
@@ -584,7 +584,7 @@ def test_bidirectional_spec_trains_with_regularizers_and_state(tmp_path) -> None
          layer: {type: GRU, units: 4, return_sequences: true, stateful: true, recurrent_regularizer: l2, kernel_constraint: non_neg}}
       - {type: Dense, units: 2}
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     assert graph.layers["bidirectional"].params == 2 * 3 * (4 * 3 + 4 * 4 + 2 * 4)
     assert is_stateful(graph)
     module = build_module(graph)

@@ -228,8 +228,8 @@ def test_argument_errors(config: dict, quoted: str) -> None:
 
 # ----- through a spec -----------------------------------------------------------------------
 def test_siamese_spec_compiles_and_runs(tmp_path) -> None:
+    from modelspec.checked import check_spec
     from modelspec.torch_build import build_module
-    from modelspec.validate import check_file
     from tests.helpers import write
 
     spec = write(tmp_path, """
@@ -246,7 +246,7 @@ def test_siamese_spec_compiles_and_runs(tmp_path) -> None:
       - {name: up, type: UpSampling1D, size: 2}
     outputs: up
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     assert graph.layers["cosine"].nodes[0].output_shapes == [(None, 4, 4)]
     module = build_module(graph)
     left, right = torch.randn(3, 6, 4), torch.randn(3, 6, 4)

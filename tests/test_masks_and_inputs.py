@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import torch
 
+from modelspec.checked import check_spec
 from modelspec.summary import summary_json
 from modelspec.torch_build import build_module
-from modelspec.validate import check_file
 from tests.helpers import only_problem, write
 
 
 def test_input_entry_declares_the_sequential_input(tmp_path):
     with_input = write(tmp_path, "name: m\nsequential:\n  - {type: Input, shape: [6, 8], batch_size: 4}\n  - {type: LSTM, units: 3}\n", "a.yaml")
     declared = write(tmp_path, "name: m\nsequential:\n  - {type: LSTM, units: 3, batch_input_shape: [4, 6, 8]}\n", "b.yaml")
-    assert summary_json(check_file(with_input)[1]) == summary_json(check_file(declared)[1])
+    assert summary_json(check_spec(with_input).graph) == summary_json(check_spec(declared).graph)
 
 
 def test_input_entry_only_starts_a_sequential_model(tmp_path):
@@ -31,7 +31,7 @@ def test_embedding_mask_reaches_consumers_through_propagating_layers(tmp_path):
       - {name: probe, type: Dense, units: 2}
     outputs: probe
     """)
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     module = build_module(graph)
     # the mask leaves Embedding (getitem 1) and is dropped by Dense's successor-less output: the code shows the split
     assert "getitem" in module.code
@@ -49,7 +49,7 @@ def padded_equals_unpadded(tmp_path, layers: str, name: str) -> None:
     {layers}
     outputs: {name}
     """, f"{name}.yaml")
-    _, graph = check_file(spec)
+    graph = check_spec(spec).graph
     torch.manual_seed(0)
     module = build_module(graph).eval()
     with torch.no_grad():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from modelspec.checked import check_spec
 from modelspec.data.arrays import ArraySpec
 from modelspec.data.batches import Batches, data_placement, host_rows
 from modelspec.data.checks import check_arrays
@@ -18,7 +19,7 @@ from modelspec.errors import UsageError
 from modelspec.training import run as run_module
 from modelspec.training.engine import Engine, channels_last_kernels
 from modelspec.training.files import read_weights, save_weights
-from modelspec.training.run import TrainingRun, prepare, resolve_device
+from modelspec.training.run import TrainingRun, resolve_device
 from tests.helpers import SPECS, only_problem
 
 HEAD = """
@@ -38,14 +39,14 @@ def test_bad_mixed_precision_lists_choices_with_a_suggestion(tmp_path, value, su
 
 @pytest.mark.parametrize("value, dtype", [("null", None), ("float32", None), ("bf16", torch.bfloat16), ("mixed_bfloat16", torch.bfloat16)])
 def test_mixed_precision_values_and_the_keras_alias(value, dtype):
-    prepared = prepare(SPECS / "digits_mlp.yaml", [f"fit.mixed_precision={value}"])
+    prepared = check_spec(SPECS / "digits_mlp.yaml", [f"fit.mixed_precision={value}"])
     engine = Engine(prepared.graph, prepared.plan, device="cpu", mixed_precision=prepared.spec.fit.mixed_precision)
     assert engine.autocast_dtype == dtype
 
 
 @pytest.mark.parametrize("policy, activation_dtype", [(None, torch.float32), ("bf16", torch.bfloat16)])
 def test_autocast_runs_the_forward_in_bf16_and_the_loss_in_float32(policy, activation_dtype):
-    prepared = prepare(SPECS / "digits_mlp.yaml")
+    prepared = check_spec(SPECS / "digits_mlp.yaml")
     engine = Engine(prepared.graph, prepared.plan, device="cpu", mixed_precision=policy)
     seen = []
     engine.module.get_submodule("dense").register_forward_hook(lambda _m, _i, output: seen.append(output.dtype))
@@ -62,7 +63,7 @@ def test_autocast_runs_the_forward_in_bf16_and_the_loss_in_float32(policy, activ
 
 def test_bf16_training_reaches_float32_accuracy(tmp_path):
     results = {
-        policy: TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=5", f"fit.mixed_precision={policy}"]),
+        policy: TrainingRun(check_spec(SPECS / "digits_mlp.yaml", ["fit.epochs=5", f"fit.mixed_precision={policy}"]),
                             tmp_path / policy, seed=1, device="cpu").fit()
         for policy in ("float32", "bf16")
     }
@@ -74,7 +75,7 @@ def test_bf16_training_reaches_float32_accuracy(tmp_path):
 
 
 def test_multi_head_attention_runs_under_bf16_autocast(tmp_path):
-    result = TrainingRun(prepare(SPECS / "transformer_block.yaml", ["fit.epochs=1", "fit.mixed_precision=bf16"]), tmp_path / "run", device="cpu").fit()
+    result = TrainingRun(check_spec(SPECS / "transformer_block.yaml", ["fit.epochs=1", "fit.mixed_precision=bf16"]), tmp_path / "run", device="cpu").fit()
     assert result.status == "finished" and all(np.isfinite(v).all() for v in result.history.values())
 
 
@@ -90,6 +91,7 @@ def test_device_auto_picks_cuda_when_available(monkeypatch):
 
 def test_cli_device_defaults_to_auto(monkeypatch, tmp_path):
     from click.testing import CliRunner
+
     from modelspec_cli.main import main
 
     chosen = []
@@ -101,7 +103,7 @@ def test_cli_device_defaults_to_auto(monkeypatch, tmp_path):
 
 
 def test_channels_last_kernels_keep_values_and_files(tmp_path):
-    prepared = prepare(SPECS / "conv_mnist.yaml")
+    prepared = check_spec(SPECS / "conv_mnist.yaml")
     engine = Engine(prepared.graph, prepared.plan, device="cpu")  # the CPU keeps torch's default layout
     assert all(p.is_contiguous() for p in engine.module.parameters())
     engine.module.eval()

@@ -14,11 +14,12 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 from safetensors.numpy import load_file
 
+from modelspec.checked import check_spec
 from modelspec.errors import ModelspecError
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
+from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 
@@ -33,7 +34,7 @@ def same_weights(a, b) -> bool:
 
 def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_weights(tmp_path):
     overrides = ["fit.epochs=25", "fit.validation_split=0.2"]
-    whole = TrainingRun(prepare(SPECS / "digits_mlp.yaml", overrides), tmp_path / "whole", device="cpu").fit()
+    whole = TrainingRun(check_spec(SPECS / "digits_mlp.yaml", overrides), tmp_path / "whole", device="cpu").fit()
     run_dir = tmp_path / "killed"
     base = [sys.executable, "-m", "modelspec_cli.main", "train", str(SPECS / "digits_mlp.yaml"), "--run-dir", str(run_dir),
             "--device", "cpu", "--quiet", *[arg for o in overrides for arg in ("--set", o)]]
@@ -91,7 +92,7 @@ def test_an_unwritable_run_directory_is_a_clear_error(tmp_path):
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     from modelspec import files  # where atomic_write lives
 
-    run = TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", device="cpu")
+    run = TrainingRun(check_spec(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", device="cpu")
     real_replace, calls = files.os.replace, {"n": 0}
 
     def replace(source, target):
@@ -105,8 +106,8 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         run.fit()
     monkeypatch.setattr(files.os, "replace", real_replace)
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
-    resumed = TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", resume=True, device="cpu").fit()
-    whole = TrainingRun(prepare(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "whole", device="cpu").fit()
+    resumed = TrainingRun(check_spec(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "run", resume=True, device="cpu").fit()
+    whole = TrainingRun(check_spec(SPECS / "digits_mlp.yaml", ["fit.epochs=6"]), tmp_path / "whole", device="cpu").fit()
     assert resumed.status == "finished" and same_weights(resumed.run_dir / "model.safetensors", whole.run_dir / "model.safetensors")
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from modelspec_cli.main import main
 
 from modelspec import callbacks as configs
+from modelspec.checked import check_spec
 from modelspec.errors import ModelspecError
 from modelspec.training.callbacks import Callback, TensorBoard
 from modelspec.training.files import read_weights
-from modelspec.training.run import TrainingRun, prepare
-from modelspec.validate import check_file
+from modelspec.training.run import TrainingRun
+from modelspec_cli.main import main
 from tests.helpers import only_problem, write
 
 SPEC = """
@@ -65,7 +65,7 @@ def spec_file(tmp_path: Path, callbacks: list, epochs: int = 3, name: str = "tin
 
 
 def train(tmp_path: Path, callbacks: list, epochs: int = 3, name: str = "run", extra: list[Callback] = ()):
-    return TrainingRun(prepare(spec_file(tmp_path, callbacks, epochs, name)), tmp_path / name, seed=0, device="cpu", callbacks=list(extra)).fit()
+    return TrainingRun(check_spec(spec_file(tmp_path, callbacks, epochs, name)), tmp_path / name, seed=0, device="cpu", callbacks=list(extra)).fit()
 
 
 def history_csv(run_dir: Path) -> dict[str, list[float]]:
@@ -176,7 +176,7 @@ def test_a_model_that_cannot_be_traced_warns_and_trains(tmp_path, accumulator, m
 
 def test_only_the_main_process_writes(tmp_path, accumulator):
     spec = spec_file(tmp_path, [{"type": "TensorBoard", "histogram_freq": 1, "update_freq": 1}])
-    run = TrainingRun(prepare(spec), tmp_path / "run", seed=0, device="cpu")
+    run = TrainingRun(check_spec(spec), tmp_path / "run", seed=0, device="cpu")
     run.is_main_process = False  # another process of a multi-process run: it writes nothing, its run directory included
     result = run.fit()
     assert result.status == "finished" and result.epochs == 3
@@ -215,7 +215,7 @@ def test_resume_continues_the_steps_and_drops_the_interrupted_epoch(tmp_path, ac
     callbacks = [{"type": "TensorBoard", "update_freq": update_freq, "histogram_freq": 1}]
     uninterrupted = train(tmp_path, callbacks, name="whole")
     spec = spec_file(tmp_path, callbacks)
-    first = TrainingRun(prepare(spec), tmp_path / "run", seed=0, device="cpu", callbacks=[interrupt])
+    first = TrainingRun(check_spec(spec), tmp_path / "run", seed=0, device="cpu", callbacks=[interrupt])
     with pytest.raises(KeyboardInterrupt):
         first.fit()
     close_writers(first)
@@ -225,7 +225,7 @@ def test_resume_continues_the_steps_and_drops_the_interrupted_epoch(tmp_path, ac
         assert scalars(stale, "epoch_loss")[0] == [0, 1]
     else:
         assert scalars(stale, "batch_loss")[0] == [1, 2, 3, 4, 5]
-    result = TrainingRun(prepare(spec), tmp_path / "run", resume=True, seed=0, device="cpu").fit()
+    result = TrainingRun(check_spec(spec), tmp_path / "run", resume=True, seed=0, device="cpu").fit()
     assert result.status == "finished" and result.history == uninterrupted.history
     history = history_csv(result.run_dir)
     train_events, validation_events = accumulator(logs / "train"), accumulator(logs / "validation")
@@ -284,7 +284,7 @@ def test_log_dir_must_stay_inside_the_run_directory(tmp_path, log_dir, why):
 
 def test_log_dir_inside_the_run_directory_is_valid(tmp_path):
     for log_dir in ("logs/tensorboard", "a/../b", ".", "tb"):
-        check_file(write(tmp_path, VALIDATE % ("log_dir", log_dir)))
+        check_spec(write(tmp_path, VALIDATE % ("log_dir", log_dir)))
     located(tmp_path, "log_dir", "''", "must name a directory inside the run directory")
 
 
@@ -305,7 +305,7 @@ def test_arguments_not_supported_or_wrong_are_one_located_problem(tmp_path, key,
 
 def test_unsupported_arguments_at_their_defaults_are_accepted(tmp_path):
     text = VALIDATE % ("write_images", "false, profile_batch: 0, embeddings_freq: 0, embeddings_metadata: null, update_freq: 100")
-    spec, _ = check_file(write(tmp_path, text))
+    spec = check_spec(write(tmp_path, text)).spec
     assert spec.fit.callbacks[1].update_freq == 100
 
 
@@ -326,7 +326,7 @@ def test_without_tensorboard_training_fails_before_writing(tmp_path, monkeypatch
     without_tensorboard(monkeypatch)
     spec = spec_file(tmp_path, [{"type": "TensorBoard"}])
     with pytest.raises(ModelspecError, match=r"needs the tensorboard package, which is not installed: pip install 'modelspec\[tensorboard\]'"):
-        TrainingRun(prepare(spec), tmp_path / "run", seed=0, device="cpu")
+        TrainingRun(check_spec(spec), tmp_path / "run", seed=0, device="cpu")
     result = CliRunner().invoke(main, ["train", str(spec), "--run-dir", str(tmp_path / "run")])
     assert result.exit_code == 2, result.output
     assert "pip install 'modelspec[tensorboard]'" in result.output and "Traceback" not in result.output

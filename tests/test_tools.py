@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from modelspec_cli.main import main
 from pydantic import TypeAdapter
 
 from modelspec.catalog import catalog, example_blocks, layer_example
 from modelspec.layers import load_all_layers
+from modelspec_cli.main import main
 
 LAYERS = load_all_layers()
+from modelspec.checked import check_spec
 from modelspec.source import load_file, load_text
 from modelspec.templates import TEMPLATES
-from modelspec.validate import check_file
 from tests.helpers import ROOT, SPECS, write
 
 SCHEMA_FILE = ROOT / "schema" / "modelspec.schema.json"
@@ -202,7 +202,7 @@ def test_init_writes_a_spec_that_validates_and_trains(template, tmp_path, valida
     assert result.exit_code == 0, result.output
     text = path.read_text()
     assert text.startswith("#") and "name: starter" in text
-    check_file(path)
+    check_spec(path)
     assert not list(validator.iter_errors(load_file(path).data))
     tiny = ["--set", "fit.epochs=1", "--set", "fit.steps_per_epoch=2", "--set", "fit.batch_size=128"]
     if "dataset: digits" in text:
@@ -220,7 +220,7 @@ def test_init_refuses_to_overwrite_and_prints_without_output(tmp_path):
     assert printed.exit_code == 0 and "type: LSTM" in printed.output and "name: lstm" in printed.output
     done = command("init", "--template", "multi-io", "-o", str(tmp_path / "mio.yaml"))
     assert done.returncode == 0, done.stderr
-    check_file(tmp_path / "mio.yaml")
+    check_spec(tmp_path / "mio.yaml")
 
 
 # ----- graph -------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def parse_mermaid(text: str) -> tuple[list[str], list[tuple[str, str, str]]]:
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_graph_has_a_node_per_layer_and_input_and_an_edge_per_call(path, tmp_path):
-    _, graph = check_file(path)
+    graph = check_spec(path).graph
     layer_nodes = len(graph.inputs) + len(graph.layers)
     calls = sum(len(node.inputs) for node in graph.order)
     result = cli("graph", str(path))

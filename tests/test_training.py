@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from modelspec_cli.main import main
 from safetensors.numpy import load_file as load_numpy_weights
 
+from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
 from modelspec.training.files import read_weights
-from modelspec.training.run import TrainingRun, prepare
+from modelspec.training.run import TrainingRun
+from modelspec_cli.main import main
 from tests.helpers import SPECS, write
 
 
@@ -23,7 +24,7 @@ def cli(*args: str):
 
 
 def fit(spec, tmp_path, *overrides, seed=0, name="run", **kwargs):
-    return TrainingRun(prepare(spec, list(overrides)), tmp_path / name, seed=seed, device="cpu", **kwargs).fit()
+    return TrainingRun(check_spec(spec, list(overrides)), tmp_path / name, seed=seed, device="cpu", **kwargs).fit()
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SPECS.glob("*.yaml")))
@@ -49,7 +50,7 @@ def test_built_module_parameters_equal_the_graph_counts():
     from modelspec.torch_build import build_module, count_parameters
 
     for path in sorted(SPECS.glob("*.yaml")):
-        prepared = prepare(path)
+        prepared = check_spec(path)
         module = build_module(prepared.graph)
         assert count_parameters(module) == (prepared.graph.trainable_params, prepared.graph.non_trainable_params), path.name
         assert sorted(module.state_dict()) == sorted(prepared.graph.weights()), path.name
@@ -58,14 +59,14 @@ def test_built_module_parameters_equal_the_graph_counts():
 def test_forward_is_straight_line_code_with_shared_weights():
     from modelspec.torch_build import build_module
 
-    module = build_module(prepare(SPECS / "shared_lstm_tweets.yaml").graph)
+    module = build_module(check_spec(SPECS / "shared_lstm_tweets.yaml").graph)
     code = module.code
     assert code.count("self.shared_lstm(") == 2 and "for " not in code and "while " not in code
     assert sum(p.numel() for p in module.parameters()) == 82_305
 
 
 def test_headline_loss_is_main_plus_weighted_aux(tmp_path):
-    prepared = prepare(SPECS / "headline.yaml")
+    prepared = check_spec(SPECS / "headline.yaml")
     result = TrainingRun(prepared, tmp_path / "run", device="cpu").fit()
     history = result.history
     assert history["loss"][0] == pytest.approx(history["main_output_loss"][0] + 0.2 * history["aux_output_loss"][0], rel=1e-5)
@@ -111,7 +112,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
     spec = SPECS / "digits_mlp.yaml"
     whole = fit(spec, tmp_path, "fit.epochs=4", "fit.validation_split=0.2", name="whole")
     fit(spec, tmp_path, "fit.epochs=2", "fit.validation_split=0.2", name="parts")
-    resumed = TrainingRun(prepare(spec, ["fit.epochs=4", "fit.validation_split=0.2"]), tmp_path / "parts", resume=True, device="cpu").fit()
+    resumed = TrainingRun(check_spec(spec, ["fit.epochs=4", "fit.validation_split=0.2"]), tmp_path / "parts", resume=True, device="cpu").fit()
     assert resumed.history == whole.history
     a = load_numpy_weights(str(whole.run_dir / "model.safetensors"))
     b = load_numpy_weights(str(resumed.run_dir / "model.safetensors"))
@@ -208,7 +209,7 @@ def test_plain_progress_is_one_line_per_epoch(tmp_path):
 
 
 def test_softmax_output_is_trained_from_logits_with_the_same_reported_loss():
-    prepared = prepare(SPECS / "digits_mlp.yaml")
+    prepared = check_spec(SPECS / "digits_mlp.yaml")
     engine = Engine(prepared.graph, prepared.plan, device="cpu")
     assert set(engine.from_logits) == {"y"}
     x = torch.rand(16, 64)
@@ -220,7 +221,7 @@ def test_softmax_output_is_trained_from_logits_with_the_same_reported_loss():
 
 
 def test_seeded_initialisation_follows_keras_defaults():
-    prepared = prepare(SPECS / "stacked_lstm.yaml")
+    prepared = check_spec(SPECS / "stacked_lstm.yaml")
     first = Engine(prepared.graph, prepared.plan, seed=3).module.state_dict()
     again = Engine(prepared.graph, prepared.plan, seed=3).module.state_dict()
     assert all(torch.equal(first[k], again[k]) for k in first)
@@ -256,7 +257,7 @@ def test_submodel_from_another_spec_brings_its_trained_weights(tmp_path):
     compile: {{loss: categorical_crossentropy}}
     data: {{train: {{dataset: digits}}}}
     """, "outer.yaml")
-    prepared = prepare(outer)
+    prepared = check_spec(outer)
     assert prepared.graph.non_trainable_params == 64 * 16 + 16 + 16 * 10 + 10
     engine = Engine(prepared.graph, prepared.plan)
     saved = read_weights(trained.run_dir / "model.safetensors")

@@ -9,6 +9,7 @@ In:
 - a Keras model config (`model.to_json()`, Keras 2 or 3) becomes a spec (modelspec.interop.keras_config);
 - Keras 3 `.weights.h5` files become modelspec safetensors (modelspec.interop.keras_weights; `modelspec[keras]`).
 
+Each starts from a checked spec (modelspec.checked.check_spec), never from the training loop.
 Nothing here is imported by the rest of modelspec; the CLI front end is modelspec_cli.commands.export and .convert.
 """
 

@@ -34,22 +34,22 @@ from pathlib import Path
 import torch
 from torch import fx
 
+from modelspec.checked import CheckedSpec, check_spec
 from modelspec.errors import UsageError
 from modelspec.files import atomic_write
-from modelspec.graph import Graph
+from modelspec.graph import Graph, is_stateful
 from modelspec.interop import ExportError
 from modelspec.interop.pysource import write_source
 from modelspec.interop.samples import SAMPLE_BATCH, Exported, max_difference, outputs_tuple, sample_inputs
 from modelspec.torch_build import build_module
 from modelspec.training.files import load_weights
-from modelspec.training.run import Prepared, is_stateful, prepare
 
 #: ONNX opset written by `.onnx` exports.
 ONNX_OPSET = 18
 
 
 # ----- the model -------------------------------------------------------------------------------------
-def load_model(prepared: Prepared, weights: str | Path) -> fx.GraphModule:
+def load_model(prepared: CheckedSpec, weights: str | Path) -> fx.GraphModule:
     """The spec's module with the trained weights, in inference mode (WeightsError when they do not fit)."""
     module = build_module(prepared.graph)
     load_weights(module, weights)
@@ -67,7 +67,7 @@ def dynamic_shapes(graph: Graph) -> tuple[dict[int, object], ...]:
 
 
 
-def _refuse_stateful(prepared: Prepared, what: str) -> None:
+def _refuse_stateful(prepared: CheckedSpec, what: str) -> None:
     if is_stateful(prepared.graph):
         raise ExportError(
             f"{what} cannot carry a stateful model's states from one call to the next; export it with "
@@ -101,7 +101,7 @@ def quiet_exporters() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def export_program(prepared: Prepared, module: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
+def export_program(prepared: CheckedSpec, module: fx.GraphModule, inputs: tuple[torch.Tensor, ...]) -> torch.export.ExportedProgram:
     """torch.export of the module, batch dimension dynamic where the spec leaves it open."""
     _loop_masked_recurrences(module)
     try:
@@ -126,7 +126,7 @@ def io_description(graph: Graph) -> dict[str, object]:
 
 
 # ----- the formats ------------------------------------------------------------------------------------
-def write_pt2(prepared: Prepared, module: fx.GraphModule, out: Path) -> Exported:
+def write_pt2(prepared: CheckedSpec, module: fx.GraphModule, out: Path) -> Exported:
     """torch.export's ExportedProgram, saved with torch.export.save; reloads with torch.export.load."""
     _refuse_stateful(prepared, "a .pt2 export")
     program = export_program(prepared, module, sample_inputs(prepared.graph))
@@ -148,7 +148,7 @@ def _onnx_missing() -> list[str]:
     return [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
 
 
-def write_onnx(prepared: Prepared, module: fx.GraphModule, out: Path) -> Exported:
+def write_onnx(prepared: CheckedSpec, module: fx.GraphModule, out: Path) -> Exported:
     """torch.onnx's dynamo exporter: named inputs and outputs, dynamic batch, checked with onnxruntime when installed."""
     _refuse_stateful(prepared, "an .onnx export")
     missing = _onnx_missing()
@@ -193,15 +193,15 @@ def _check_onnx(module: fx.GraphModule, graph: Graph, out: Path) -> tuple[float 
     return max_difference(expected, tuple(received)), ""
 
 
-def write_python(prepared: Prepared, module: fx.GraphModule, out: Path) -> Exported:
+def write_python(prepared: CheckedSpec, module: fx.GraphModule, out: Path) -> Exported:
     return write_source(prepared, module, out)
 
 
 #: Output extension -> writer.
-FORMATS: dict[str, Callable[[Prepared, fx.GraphModule, Path], Exported]] = {".pt2": write_pt2, ".onnx": write_onnx, ".py": write_python}
+FORMATS: dict[str, Callable[[CheckedSpec, fx.GraphModule, Path], Exported]] = {".pt2": write_pt2, ".onnx": write_onnx, ".py": write_python}
 
 
-def export(spec: str | Path | Prepared, weights: str | Path, out: str | Path, *, overrides: tuple[str, ...] = (),
+def export(spec: str | Path | CheckedSpec, weights: str | Path, out: str | Path, *, overrides: tuple[str, ...] = (),
            allow_plugins: bool = False) -> Exported:
     """Write the model of `spec` with trained `weights` to `out`, in the format its extension names."""
     out = Path(out)
@@ -210,7 +210,7 @@ def export(spec: str | Path | Prepared, weights: str | Path, out: str | Path, *,
         raise UsageError(f"-o '{out}': unknown export format '{out.suffix}', expected a file name ending in {', '.join(FORMATS)}")
     if out.suffix.lower() == ".onnx" and _onnx_missing():  # before any work
         raise ExportError(f"writing .onnx needs {' and '.join(_onnx_missing())}, which are not installed: pip install 'modelspec[onnx]'")
-    prepared = spec if isinstance(spec, Prepared) else prepare(spec, overrides, allow_plugins=allow_plugins)
+    prepared = spec if isinstance(spec, CheckedSpec) else check_spec(spec, overrides, allow_plugins=allow_plugins)
     if out.exists() and out.is_dir():
         raise UsageError(f"-o '{out}' is a directory; give a file name")
     with torch.no_grad():

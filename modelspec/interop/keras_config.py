@@ -644,14 +644,14 @@ def _flow(value: Any) -> str:
 
 def convert_file(path: str | Path) -> tuple[str, Any]:
     """Convert a Keras config file; return the spec's YAML and its resolved graph (SpecError when not convertible)."""
+    from modelspec.checked import check_spec
     from modelspec.source import load_text
-    from modelspec.validate import check_located
 
     document, locations = read_config(path)
     spec = convert_document(document, file=str(path), locations=locations)
     text = spec_yaml(spec, source=Path(path).name)
     try:
-        _, graph = check_located(load_text(text, f"<spec converted from {Path(path).name}>"))
+        graph = check_spec(load_text(text, f"<spec converted from {Path(path).name}>")).graph
     except SpecError as error:
         listed = [Problem(f"the converted spec is not valid: {p.message}" + (f" (line {p.line} of the converted spec)" if p.line else ""), str(path)) for p in error.problems]
         raise SpecError(listed) from None

@@ -101,8 +101,9 @@ WRAPPED: dict[str, list[tuple[Callable[[Any], LayerConfig], str, str]]] = {
 class _Reader:
     """Walks a graph's layers and the h5 groups of the same names, collecting tensors and problems."""
 
-    def __init__(self, root: Any):
+    def __init__(self, root: Any, models: dict[str, Graph]):
         self.root = root
+        self.models = models  # the graph of each nested model, by module path (Graph.nested_models)
         self.tensors: dict[str, np.ndarray] = {}
         self.problems: list[str] = []
         self.failed: list[str] = []  # weight-name prefixes of the layers already reported
@@ -126,7 +127,7 @@ class _Reader:
     def layer(self, config: LayerConfig, group: Any, name: str, path: str) -> None:
         type_name = config.layer_type
         if type_name == "Model":
-            self.graph(config.graph, group, f"{name}.", f"{path}/")
+            self.graph(self.models[name], group, f"{name}.", f"{path}/")
             return
         if type_name in WRAPPED:
             for inner_config, attribute, torch_name in WRAPPED[type_name]:
@@ -173,7 +174,7 @@ def read_keras_weights(path: str | Path, graph: Graph) -> dict[str, np.ndarray]:
     except OSError as error:
         raise WeightsError(f"cannot read '{path}' as an HDF5 file: {error}") from None
     with handle:
-        reader = _Reader(handle)
+        reader = _Reader(handle, graph.nested_models())
         reader.graph(graph, handle, "", "")
     expected = graph.weights()
     problems = list(reader.problems)
@@ -194,10 +195,10 @@ def convert_weights(h5_path: str | Path, spec: str | Path, out: str | Path, *, a
     import torch
     from safetensors.torch import save_file
 
+    from modelspec.checked import check_spec
     from modelspec.files import atomic_write
-    from modelspec.training.run import prepare
 
-    graph = prepare(spec, allow_plugins=allow_plugins).graph
+    graph = check_spec(spec, allow_plugins=allow_plugins).graph
     arrays = read_keras_weights(h5_path, graph)
     tensors = {name: torch.from_numpy(array) for name, array in arrays.items()}
     atomic_write(out, lambda temporary: save_file(tensors, str(temporary), metadata={"format": "pt", "writer": "modelspec convert"}))

@@ -19,7 +19,6 @@ from torch import Tensor, nn
 from modelspec.graph import Graph
 from modelspec.implementation import resolve
 from modelspec.layers import LayerConfig
-from modelspec.layers.model import Model
 from modelspec.nn.activations import get_activation
 from modelspec.regularizers.config import L1, L1L2, L2, ConstraintConfig, MaxNorm, Regularized, RegularizerConfig, UnitNorm
 
@@ -89,12 +88,12 @@ def _configs(graph: Graph, prefix: str = "") -> Iterator[tuple[str, LayerConfig]
     """(module path, config) of every layer, nested models and wrapped layers included."""
     for layer in graph.layers.values():
         yield from _walk(layer.config, f"{prefix}{layer.name}")
+        for path, model in layer.models.items():
+            yield from _configs(model, f"{prefix}{layer.name}.{path}." if path else f"{prefix}{layer.name}.")
 
 
 def _walk(config: LayerConfig, path: str) -> Iterator[tuple[str, LayerConfig]]:
     yield path, config
-    if isinstance(config, Model) and config._graph is not None:
-        yield from _configs(config.graph, f"{path}.")
     for name, inner in config.named_nested_layers().items():
         yield from _walk(inner, f"{path}.{name}")
 

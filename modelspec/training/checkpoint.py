@@ -18,8 +18,7 @@ from typing import Any
 import torch
 
 from modelspec.errors import WeightsError
-from modelspec.resources import available_memory
-from modelspec.summary import readable_size
+from modelspec.resources import available_memory, readable_size
 
 #: Copies of the model's state a checkpoint may hold: the weights, up to three optimizer slots, EarlyStopping's best weights, and room.
 WEIGHT_COPIES = 8

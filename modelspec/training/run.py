@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import yaml
 
+from modelspec.checked import CheckedSpec as Prepared
 from modelspec.data.arrays import ArraySpec
 from modelspec.data.batches import Batches
 from modelspec.data.checks import check_arrays
@@ -38,19 +39,14 @@ from modelspec.data.loading import load_source
 from modelspec.data.splits import split_validation
 from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
 from modelspec.files import atomic_write_stream, atomic_write_text, remove_temporaries
-from modelspec.graph import Graph
-from modelspec.overrides import apply_overrides
-from modelspec.plan import TrainingPlan, plan_training
+from modelspec.graph import Graph, fixed_batch_size, is_stateful
 from modelspec.resources import check_memory
-from modelspec.source import Located, load_file
-from modelspec.spec import Spec
 from modelspec.training import run_dir as rundir
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
 from modelspec.training.files import load_weights, save_weights
 from modelspec.training.run_dir import RunDirError
-from modelspec.validate import check_located
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.training.distributed import World
@@ -62,29 +58,6 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (schedulers, containers) during training: handled as Ctrl-C; a command exits 128 + 15."""
 
     exit_code = 128 + signal.SIGTERM
-
-
-@dataclass
-class Prepared:
-    """A checked spec ready to run: the spec, its graph and training plan, and where it lives."""
-
-    path: Path
-    located: Located
-    spec: Spec
-    graph: Graph
-    plan: TrainingPlan
-    overrides: list[str] = field(default_factory=list)
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
-
-def prepare(spec_path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, allow_plugins: bool = False) -> Prepared:
-    """Load, override, validate and resolve a spec (SpecError with every problem)."""
-    located = apply_overrides(load_file(spec_path), list(overrides))
-    spec, graph = check_located(located, allow_plugins=allow_plugins)
-    return Prepared(Path(spec_path), located, spec, graph, plan_training(spec, graph, located), list(overrides))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -117,16 +90,6 @@ def default_run_dir(name: str) -> Path:
         suffix += 1
         run_dir = Path("runs") / f"{name}-{stamp}-{suffix}"
     return run_dir
-
-
-def fixed_batch_size(graph: Graph) -> int | None:
-    """The batch size every input fixes (stateful models), or None."""
-    sizes = {i.shape[0] for i in graph.inputs.values() if i.shape[0] is not None}
-    return sizes.pop() if len(sizes) == 1 else None
-
-
-def is_stateful(graph: Graph) -> bool:
-    return any(getattr(layer.config, "stateful", False) for layer in graph.layers.values())
 
 
 def load_arrays(prepared: Prepared, source: Any, split: str, *, targets: bool = True, force: bool = False) -> dict[str, np.ndarray]:
@@ -169,16 +132,8 @@ def _read_sample_weights(prepared: Prepared, n: int) -> np.ndarray:
 
 def _class_weights(prepared: Prepared, arrays: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Each sample's fit.class_weight (1 for a class it does not name), looked up among the classes present."""
-    trained = [o for o in prepared.plan.outputs.values() if o.loss is not None]
-    if len(trained) != 1:
-        raise DataError("fit.class_weight needs a model with a single trained output (as in Keras)")
-    output, by_class = trained[0], {int(index): weight for index, weight in prepared.spec.fit.class_weight.items()}
-    units = output.shape[-1] if output.shape else None
-    classes = max(int(units), 2) if units is not None else None  # one unit: the two classes of a binary output
-    beyond = sorted(index for index in by_class if classes is not None and not 0 <= index < classes)
-    if beyond:
-        raise SpecError([prepared.located.problem(f"fit.class_weight names class {beyond[0]}, but output '{output.name}' has {classes} classes "
-                                                  f"(0 to {classes - 1})", ("fit", "class_weight"))])
+    output = next(o for o in prepared.plan.outputs.values() if o.loss is not None)  # the only one (modelspec.plan checks)
+    by_class = {int(index): weight for index, weight in prepared.spec.fit.class_weight.items()}
     labels = np.asarray(arrays[output.name])
     sample_classes = labels.argmax(axis=-1) if labels.ndim > 1 and labels.shape[-1] > 1 else np.rint(labels.reshape(n, -1)[:, 0]).astype(np.int64)
     present, position = np.unique(sample_classes, return_inverse=True)
@@ -625,4 +580,4 @@ def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Pa
     return results
 
 
-__all__ = ["Prepared", "Problem", "RunResult", "TrainingRun", "evaluate", "predict", "prepare"]
+__all__ = ["Problem", "RunResult", "TrainingRun", "evaluate", "predict"]
