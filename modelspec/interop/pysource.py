@@ -333,9 +333,11 @@ class Writer:
         """A constructor argument: a plain value, or the record of a wrapped layer's module (the submodule `place`)."""
         if isinstance(value, ModuleRecord):
             return self.construction(value, place)
-        if isinstance(value, (tuple, list)) and any(isinstance(v, ModuleRecord) for v in value):
+        if isinstance(value, list) and any(isinstance(v, ModuleRecord) for v in value):
+            return "[" + ", ".join(self.argument(v, place) for v in value) + "]"
+        if isinstance(value, tuple) and any(isinstance(v, ModuleRecord) for v in value):
             inner = ", ".join(self.argument(v, place) for v in value)
-            return f"({inner},)" if isinstance(value, tuple) and len(value) == 1 else (f"({inner})" if isinstance(value, tuple) else f"[{inner}]")
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
         return self.expression(value)
 
     def function(self, target: Any) -> str:
