@@ -1,10 +1,12 @@
-"""Load and check a spec file: YAML -> located data -> pydantic Spec -> resolved graph.
+"""The first stage of checking a spec: located data -> pydantic Spec (with its plugins loaded).
 
 Every problem is collected and reported as FILE:LINE:COL: message, pointing at the YAML
 value (or key) at fault, with what was received, what was expected and a did-you-mean.
+The later stages are the graph (modelspec.graph) and the training plan (modelspec.plan);
+modelspec.checked.check_spec runs them all.
 
 Example:
-    spec, graph = check_file("specs/mnist_mlp.yaml")   # raises SpecError listing every problem
+    spec, located = load_spec("specs/mnist_mlp.yaml")   # raises SpecError listing every problem
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelspec.errors import QUOTE_LIMIT, Problem, SpecError, did_you_mean, format_choices, quote, shorten
-from modelspec.graph import Graph, resolve
 from modelspec.source import Located, load_file
 from modelspec.spec import Spec
 
@@ -163,18 +164,3 @@ def validate_located(located: Located, *, allow_plugins: bool = False) -> Spec:
 def load_spec(path: str | Path, *, allow_plugins: bool = False) -> tuple[Spec, Located]:
     located = load_file(path)
     return validate_located(located, allow_plugins=allow_plugins), located
-
-
-def check_located(located: Located, *, allow_plugins: bool = False) -> tuple[Spec, Graph]:
-    """Validate and resolve located spec data, and check its compile section against the graph."""
-    from modelspec.plan import plan_training
-
-    spec = validate_located(located, allow_plugins=allow_plugins)
-    graph = resolve(spec, located, lambda path: load_spec(path, allow_plugins=allow_plugins))
-    plan_training(spec, graph, located)
-    return spec, graph
-
-
-def check_file(path: str | Path, *, allow_plugins: bool = False) -> tuple[Spec, Graph]:
-    """Load, validate and resolve a spec file. Raises SpecError with every problem."""
-    return check_located(load_file(path), allow_plugins=allow_plugins)
