@@ -316,12 +316,10 @@ class Writer:
                 raise ExportError(f"cannot find the model that layer '{place.layer.name}' calls at '{place.module_path}'")
             return f"{self.model_class(nested, place.layer.models[place.path])}()"
         target = target_class(record.target)
-        if _is_modelspec(getattr(target, "__module__", "") or ""):
-            name = self.collector.add_object(target)
-        elif getattr(nn, target.__name__, None) is target:
+        if record.target.startswith("torch.nn:"):
             self.collector.imports.add("from torch import nn")
-            name = f"nn.{target.__name__}"
-        else:
+            name = "nn." + record.target.partition(":")[2]
+        else:  # a modelspec.nn class: its source is copied into the file
             name = self.collector.add_object(target)
         arguments = [
             (f"{keyword}=" if keyword else "") + self.argument(value, place.inside(parameter))
