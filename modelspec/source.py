@@ -187,6 +187,8 @@ def load_text(text: str, file: str = "<spec>") -> Located:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part)
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if "maximum nesting depth" in message:  # PyYAML >= 6.0.4's scanner can stop first, at its own limit of 1,000
+            raise SpecError([Problem(f"nesting deeper than {MAX_DEPTH} levels", file, line, column)]) from None
         raise SpecError([Problem(f"invalid YAML: {message}", file, line, column)]) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(f"invalid YAML: {error}", file)]) from None
