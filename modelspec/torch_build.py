@@ -30,7 +30,7 @@ from modelspec.graph import Graph, ResolvedLayer, TensorRef
 from modelspec.nn.activations import get_activation
 from modelspec.nn.build import instantiate
 from modelspec.nn.lstm import KerasLSTM
-from modelspec.training.files import load_weights
+from modelspec.weights import load_weights
 
 
 def _key(ref: TensorRef) -> tuple[str, int, int]:

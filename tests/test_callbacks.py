@@ -24,7 +24,7 @@ from modelspec.training.callbacks import (
     epoch_learning_rate,
     record_epoch,
 )
-from modelspec.training.files import read_weights
+from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
 from tests.helpers import write
 

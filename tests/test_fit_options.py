@@ -15,7 +15,7 @@ import torch
 
 from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
-from modelspec.training.files import read_weights
+from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun, load_arrays
 from tests.helpers import write
 

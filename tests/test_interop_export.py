@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from modelspec.checked import check_spec
 from modelspec.interop.samples import sample_inputs
 from modelspec.torch_build import build_module
-from modelspec.training.files import save_weights
+from modelspec.weights import save_weights
 from modelspec.training.run import predict
 from modelspec_cli.main import main
 from tests.helpers import SPECS, write

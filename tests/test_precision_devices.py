@@ -18,7 +18,7 @@ from modelspec.data.memmap import release_pages
 from modelspec.errors import UsageError
 from modelspec.training import run as run_module
 from modelspec.training.engine import Engine, channels_last_kernels
-from modelspec.training.files import read_weights, save_weights
+from modelspec.weights import read_weights, save_weights
 from modelspec.training.run import TrainingRun, resolve_device
 from tests.helpers import SPECS, only_problem
 

@@ -21,7 +21,7 @@ from modelspec import callbacks as configs
 from modelspec.checked import check_spec
 from modelspec.errors import ModelspecError
 from modelspec.training.callbacks import Callback, TensorBoard
-from modelspec.training.files import read_weights
+from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
 from modelspec_cli.main import main
 from tests.helpers import only_problem, write

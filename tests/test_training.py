@@ -13,7 +13,7 @@ from safetensors.numpy import load_file as load_numpy_weights
 
 from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
-from modelspec.training.files import read_weights
+from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
 from modelspec_cli.main import main
 from tests.helpers import SPECS, write

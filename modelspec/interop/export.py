@@ -42,7 +42,7 @@ from modelspec.interop import ExportError
 from modelspec.interop.pysource import write_source
 from modelspec.interop.samples import SAMPLE_BATCH, Exported, max_difference, outputs_tuple, sample_inputs
 from modelspec.torch_build import build_module
-from modelspec.training.files import load_weights
+from modelspec.weights import load_weights
 
 #: ONNX opset written by `.onnx` exports.
 ONNX_OPSET = 18

@@ -23,7 +23,7 @@ import torch
 from modelspec import callbacks as configs
 from modelspec.files import atomic_write_text
 from modelspec.optimizers.runtime import current_learning_rate, set_learning_rate
-from modelspec.training.files import save_weights
+from modelspec.weights import save_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.training.run import TrainingRun

@@ -45,7 +45,7 @@ from modelspec.training import run_dir as rundir
 from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
 from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
-from modelspec.training.files import load_weights, save_weights
+from modelspec.weights import load_weights, save_weights
 from modelspec.training.run_dir import RunDirError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,7 +1,9 @@
-"""Files of a run, written atomically, and weights in safetensors keyed by `layer.weight`.
+"""Weights files: a torch module's state in safetensors, keyed by `layer.weight`, written atomically
+(modelspec.files) and read back with every missing, unexpected or mis-shaped tensor listed. Used by the
+torch builder (nested models' weights), training, evaluation, prediction and export.
 
-Every write goes to a temporary file in the same folder, is fsynced, then renamed over the
-target: a crash at any moment leaves either the old file or the new one, never half of one.
+    save_weights(module, "runs/mnist/model.safetensors")
+    load_weights(module, "runs/mnist/model.safetensors")
 """
 
 from __future__ import annotations
