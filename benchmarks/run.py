@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE))
 import expert
 
 from modelspec.checked import check_spec
-from modelspec.training.callbacks import Callback
+from modelspec.callbacks.runtime import Callback
 from modelspec.training.run import TrainingRun
 
 #: name -> (spec, samples, label)

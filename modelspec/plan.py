@@ -174,7 +174,7 @@ def _check_class_weight(plan: TrainingPlan, fit: FitConfig, located: Located) ->
 
 def _check_callbacks(plan: TrainingPlan, fit: FitConfig, located: Located) -> None:
     """SpecError (located) when a callback reads a name training does not log or writes another one's file."""
-    from modelspec.callbacks import check_callbacks  # only for specs with callbacks (their classes are loaded then)
+    from modelspec.callbacks.config import check_callbacks  # only for specs with callbacks (their classes are loaded then)
 
     found = check_callbacks(fit.callbacks, plan.logged_names(), validation_freq=fit.validation_freq)
     if found:

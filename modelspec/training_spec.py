@@ -28,13 +28,13 @@ def _callbacks_not_loaded(value: Any) -> Any:
 
 
 def _callback_types() -> dict[str, type]:
-    from modelspec.callbacks import CALLBACKS
+    from modelspec.callbacks.config import CALLBACKS
 
     return CALLBACKS
 
 
 def _callback_entry(_members: Any) -> Any:
-    from modelspec.callbacks import CallbackSpec
+    from modelspec.callbacks.config import CallbackSpec
 
     return CallbackSpec
 

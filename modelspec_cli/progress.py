@@ -11,7 +11,7 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from modelspec.training.callbacks import Callback
+from modelspec.callbacks.runtime import Callback
 
 
 def format_logs(logs: dict[str, float]) -> str:

@@ -12,18 +12,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from modelspec import callbacks as configs
+from modelspec.callbacks import config as configs
 from modelspec.checked import check_spec
 from modelspec.optimizers.runtime import build_optimizer
-from modelspec.training.callbacks import (
+from modelspec.callbacks.runtime import (
     CSVLogger,
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
     ReduceLROnPlateau,
     epoch_learning_rate,
-    record_epoch,
 )
+from modelspec.training.history import record_epoch
 from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
 from tests.helpers import write

@@ -15,7 +15,7 @@ import torch
 
 from modelspec.checked import check_spec
 from modelspec.torch_build import build_module
-from modelspec.training.callbacks import Callback
+from modelspec.callbacks.runtime import Callback
 from modelspec.training.engine import Engine
 from modelspec.training.run import TrainingRun
 from tests.helpers import SPECS, write

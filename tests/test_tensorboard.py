@@ -17,10 +17,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from modelspec import callbacks as configs
+from modelspec.callbacks import config as configs
 from modelspec.checked import check_spec
 from modelspec.errors import ModelspecError
-from modelspec.training.callbacks import Callback, TensorBoard
+from modelspec.callbacks.runtime import Callback, TensorBoard
 from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
 from modelspec_cli.main import main

@@ -42,9 +42,10 @@ from modelspec.files import atomic_write_stream, atomic_write_text, remove_tempo
 from modelspec.graph import Graph, fixed_batch_size, is_stateful
 from modelspec.resources import check_memory
 from modelspec.training import run_dir as rundir
-from modelspec.training.callbacks import Callback, EarlyStopping, build_callback, history_csv, last_values, record_epoch
+from modelspec.callbacks.runtime import Callback, EarlyStopping, build_callback
 from modelspec.training.checkpoint import check_archive, check_recorded, check_state, sha256
 from modelspec.training.engine import Engine
+from modelspec.training.history import history_csv, last_values, record_epoch
 from modelspec.weights import load_weights, save_weights
 from modelspec.training.run_dir import RunDirError
 

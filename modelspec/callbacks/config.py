@@ -1,4 +1,4 @@
-"""Callback configs with Keras's names, arguments and defaults (the torch-side behaviour is in modelspec.training.callbacks).
+"""Callback configs with Keras's names, arguments and defaults (the torch-side behaviour is in modelspec.callbacks.runtime).
 
     fit:
       callbacks:
@@ -13,25 +13,68 @@
 What callbacks write (filepath, filename, log_dir) are names inside the run directory that keep clear of its
 own files (modelspec.run_files) and of each other's; what they read from the logs (monitor, filepath's
 {fields}) is checked against the names the training plan logs (check_callbacks, from modelspec.plan).
+
+A callback is one class here, registered by `@register_callback("module:Class")`: its `type` literal gives
+its name, its fields its schema, `logs` the names it adds to an epoch's logs, its `outputs()` the files it
+writes, and the reference names its torch implementation (a modelspec.callbacks.runtime.Callback subclass
+taking the config), which modelspec.callbacks.runtime.build_callback imports when it builds one.
+
+No torch here: this module is used while validating specs (those with fit.callbacks).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from string import Formatter
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from modelspec.config import NonNegativeInt, PositiveInt, StrictModel
 from modelspec.errors import did_you_mean, format_choices
+from modelspec.implementation import check_reference
 from modelspec.run_files import check_inside_run_dir, overlap
 
 Mode = Literal["auto", "min", "max"]
 
 
-class EarlyStopping(StrictModel):
+class BaseCallback(StrictModel):
+    """What every callback config has. Subclasses set `type` to a one-name literal and are registered by register_callback."""
+
+    #: "module:Class" of the torch implementation, set by register_callback.
+    implementation: ClassVar[str]
+    #: The names this callback adds to an epoch's logs, for the callbacks after it (and itself).
+    logs: ClassVar[tuple[str, ...]] = ()
+
+    def outputs(self) -> list[tuple[str, str]]:
+        """(normalised path, key) of what this callback writes in the run directory."""
+        return []
+
+
+#: Every callback config, by its `type` name: the one registration point (register_callback).
+CALLBACKS: dict[str, type[BaseCallback]] = {}
+C = TypeVar("C", bound=type[BaseCallback])
+
+
+def register_callback(implementation: str, *, logs: tuple[str, ...] = ()) -> Callable[[C], C]:
+    """Class decorator: add a callback config under its `type` literal, implemented by `implementation`
+    ("module:Class" of a Callback subclass built from the config), adding `logs` to the epoch's logs."""
+    check_reference(implementation)
+
+    def register(cls: C) -> C:
+        cls.implementation, cls.logs = implementation, logs
+        CALLBACKS[cls.model_fields["type"].annotation.__args__[0]] = cls
+        return cls
+
+    return register
+
+
+_RUNTIME = "modelspec.callbacks.runtime"
+
+
+@register_callback(f"{_RUNTIME}:EarlyStopping")
+class EarlyStopping(BaseCallback):
     """Stop training when a monitored metric has stopped improving."""
 
     type: Literal["EarlyStopping"]
@@ -93,7 +136,8 @@ def _template(value: str) -> list[tuple[str, str | None, str, str | None]]:
         raise ValueError(f"'{value}' is not a valid file name template: {error} (write {{{{ and }}}} for literal braces)") from None
 
 
-class ModelCheckpoint(StrictModel):
+@register_callback(f"{_RUNTIME}:ModelCheckpoint")
+class ModelCheckpoint(BaseCallback):
     """Save the weights after each epoch into the run directory (`filepath` relative to it)."""
 
     type: Literal["ModelCheckpoint"]
@@ -124,8 +168,12 @@ class ModelCheckpoint(StrictModel):
         """The names filepath formats: epoch and logged names."""
         return [name for _, name, _, _ in Formatter().parse(self.filepath) if name is not None]
 
+    def outputs(self) -> list[tuple[str, str]]:
+        return [(check_inside_run_dir(self.filepath), "filepath")]
 
-class ReduceLROnPlateau(StrictModel):
+
+@register_callback(f"{_RUNTIME}:ReduceLROnPlateau", logs=("learning_rate",))
+class ReduceLROnPlateau(BaseCallback):
     """Multiply the learning rate by `factor` when the monitored metric stops improving."""
 
     type: Literal["ReduceLROnPlateau"]
@@ -180,14 +228,16 @@ EpochSchedule = Annotated[
 ]
 
 
-class LearningRateScheduler(StrictModel):
+@register_callback(f"{_RUNTIME}:LearningRateScheduler", logs=("learning_rate",))
+class LearningRateScheduler(BaseCallback):
     """Set the learning rate at the start of each epoch from a named schedule (Keras takes a function; a spec names one)."""
 
     type: Literal["LearningRateScheduler"]
     schedule: EpochSchedule
 
 
-class CSVLogger(StrictModel):
+@register_callback(f"{_RUNTIME}:CSVLogger")
+class CSVLogger(BaseCallback):
     """Also stream the per-epoch history to `filename` inside the run directory (history.csv is always written)."""
 
     type: Literal["CSVLogger"]
@@ -201,14 +251,19 @@ class CSVLogger(StrictModel):
         check_inside_run_dir(value)
         return value
 
+    def outputs(self) -> list[tuple[str, str]]:
+        return [(check_inside_run_dir(self.filename), "filename")]
 
-class TerminateOnNaN(StrictModel):
+
+@register_callback(f"{_RUNTIME}:TerminateOnNaN")
+class TerminateOnNaN(BaseCallback):
     """Stop when the loss becomes NaN or infinite, keeping the last good weights (on by default)."""
 
     type: Literal["TerminateOnNaN"]
 
 
-class TensorBoard(StrictModel):
+@register_callback(f"{_RUNTIME}:TensorBoard")
+class TensorBoard(BaseCallback):
     """Write TensorBoard event files under `log_dir` in the run directory (needs `pip install 'modelspec[tensorboard]'`).
 
     Keras's arguments and defaults. write_images, profile_batch, embeddings_freq and embeddings_metadata are accepted
@@ -234,6 +289,10 @@ class TensorBoard(StrictModel):
     def _inside_the_run_directory(cls, value: str) -> str:
         check_inside_run_dir(value, directory=True)
         return value
+
+    def outputs(self) -> list[tuple[str, str]]:
+        log_dir = check_inside_run_dir(self.log_dir, directory=True)
+        return [(log_dir, "log_dir")] if log_dir != "." else [("train", "log_dir"), ("validation", "log_dir")]
 
     @field_validator("update_freq", mode="wrap")
     @classmethod
@@ -262,10 +321,6 @@ _TENSORBOARD_UNSUPPORTED = {
 }
 
 
-CALLBACKS = {cls.model_fields["type"].annotation.__args__[0]: cls for cls in (
-    EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN, TensorBoard,
-)}
-
 CallbackConfig = Annotated[Union[tuple(CALLBACKS.values())], Field(discriminator="type")]  # noqa: UP007 (a runtime-built union)
 
 
@@ -279,9 +334,6 @@ CallbackSpec = Annotated[
     BeforeValidator(_callback_from_name, json_schema_input_type=Literal[tuple(CALLBACKS)] | CallbackConfig),
 ]
 
-
-#: The callbacks that add `learning_rate` to an epoch's logs, for the callbacks after them (and themselves).
-LOGS_LEARNING_RATE = (ReduceLROnPlateau, LearningRateScheduler)
 
 #: A located problem of fit.callbacks: (message, path under fit.callbacks).
 CallbackProblem = tuple[str, tuple[int | str, ...]]
@@ -314,7 +366,7 @@ def _read_problems(callbacks: list[Any], logged: list[str], validation_freq: int
 
 def _not_logged(name: str, callbacks: list[Any], index: int, logged: list[str], *, field: bool = False) -> str | None:
     """Why callback `index` cannot read `name` from the logs, or None when it can."""
-    loggers = [i for i, config in enumerate(callbacks) if isinstance(config, LOGS_LEARNING_RATE)]
+    loggers = [i for i, config in enumerate(callbacks) if "learning_rate" in config.logs]
     available = [*logged, *(["learning_rate"] if any(i <= index for i in loggers) else [])]
     if name in available:
         return None
@@ -330,23 +382,11 @@ def _not_logged(name: str, callbacks: list[Any], index: int, logged: list[str], 
     return f"is not a name training logs{nor}{did_you_mean(name, [*available, *(['epoch'] if field else [])]) or f' (logged: {format_choices(available)})'}"
 
 
-def _outputs(config: Any) -> list[tuple[str, str]]:
-    """(normalised path, key) of what a callback writes in the run directory."""
-    if isinstance(config, CSVLogger):
-        return [(check_inside_run_dir(config.filename), "filename")]
-    if isinstance(config, ModelCheckpoint):
-        return [(check_inside_run_dir(config.filepath), "filepath")]
-    if isinstance(config, TensorBoard):
-        log_dir = check_inside_run_dir(config.log_dir, directory=True)
-        return [(log_dir, "log_dir")] if log_dir != "." else [("train", "log_dir"), ("validation", "log_dir")]
-    return []
-
-
 def _collisions(callbacks: list[Any]) -> Iterator[CallbackProblem]:
     """Each output that an earlier callback's output is, holds or lies in."""
     seen: list[tuple[str, str, int]] = []
     for index, config in enumerate(callbacks):
-        outputs = _outputs(config)
+        outputs = config.outputs()
         for path, key in outputs:
             for other, other_key, other_index in seen:
                 how = overlap(path, other)

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from modelspec import callbacks as configs
+from modelspec.callbacks import config as configs
 from modelspec.files import atomic_write_text
+from modelspec.implementation import resolve
 from modelspec.optimizers.runtime import current_learning_rate, set_learning_rate
+from modelspec.training.history import history_rows, rows_csv
 from modelspec.weights import save_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -170,7 +172,7 @@ class ReduceLROnPlateau(Callback):
 
 
 def epoch_learning_rate(schedule: Any, epoch: int, initial: float) -> float:
-    """The learning rate of a named epoch schedule (see modelspec.callbacks) at `epoch` (0-based)."""
+    """The learning rate of a named epoch schedule (see modelspec.callbacks.config) at `epoch` (0-based)."""
     if isinstance(schedule, configs.ExponentialEpochSchedule):
         return initial * schedule.decay_rate**epoch
     if isinstance(schedule, configs.StepEpochSchedule):
@@ -361,59 +363,6 @@ class TensorBoard(Callback):
         self.writers = {}
 
 
-def rows_csv(rows: list[dict[str, Any]], separator: str = ",") -> str:
-    """Keras's CSVLogger layout of per-epoch rows: an `epoch` column, then the sorted metric names; NA where
-    an epoch lacks a metric (validation_freq > 1 validates only some epochs)."""
-    keys = sorted({key for row in rows for key in row} - {"epoch"})
-    lines = [separator.join(["epoch", *keys])]
-    for row in rows:
-        lines.append(separator.join([str(int(row["epoch"]))] + [repr(row[key]) if row.get(key) is not None else "NA" for key in keys]))
-    return "\n".join(lines) + "\n"
-
-
-def record_epoch(history: dict[str, list[float | None]], epoch: int, logs: dict[str, float]) -> None:
-    """Add an epoch's row to a history of columns ({"epoch": [...], "loss": [...], ...}, every column one
-    value an epoch): None for a metric the epoch lacks, so that epochs without validation keep val_* in step."""
-    done = len(history.get("epoch", []))
-    history.setdefault("epoch", []).append(epoch)
-    for name in logs:
-        history.setdefault(name, [None] * done)
-    for name, column in history.items():
-        if name != "epoch":
-            column.extend([None] * (done - len(column)))  # a column left short (a checkpoint of an older version)
-            column.append(logs.get(name))
-
-
-def history_rows(history: dict[str, list[float | None]]) -> list[dict[str, Any]]:
-    """The per-epoch rows of a history of columns: {"epoch": e, name: value or None, ...}."""
-    return [{name: column[i] if i < len(column) else None for name, column in history.items()} for i in range(len(history.get("epoch", [])))]
-
-
-def last_values(history: dict[str, list[float | None]]) -> dict[str, float]:
-    """Each metric's value in the last epoch that computed it (val_* may skip epochs)."""
-    final = {}
-    for name, column in history.items():
-        values = [value for value in column if value is not None]
-        if name != "epoch" and values:
-            final[name] = values[-1]
-    return final
-
-
-def history_csv(history: dict[str, list[float | None]], separator: str = ",") -> str:
-    """history.csv: Keras's CSVLogger layout (as the CSVLogger callback writes it), a row per epoch."""
-    return rows_csv(history_rows(history), separator)
-
-
-CALLBACK_CLASSES: dict[type, type[Callback]] = {
-    configs.EarlyStopping: EarlyStopping,
-    configs.ModelCheckpoint: ModelCheckpoint,
-    configs.ReduceLROnPlateau: ReduceLROnPlateau,
-    configs.LearningRateScheduler: LearningRateScheduler,
-    configs.CSVLogger: CSVLogger,
-    configs.TerminateOnNaN: TerminateOnNaN,
-    configs.TensorBoard: TensorBoard,
-}
-
-
-def build_callback(config: Any) -> Callback:
-    return CALLBACK_CLASSES[type(config)](config)
+def build_callback(config: configs.BaseCallback) -> Callback:
+    """The Callback its config's registration names ("module:Class"), made from the config."""
+    return resolve(type(config).implementation)(config)
