@@ -152,7 +152,7 @@ def source_union() -> Any:
 data_source("DataPath", form="an .npz path", reader="modelspec.data.sources.archive:read", written_as=str)(NpzPath)
 
 
-@data_source(form="{x: ..., y: ...}", reader="modelspec.data.sources.files:read")
+@data_source(form="{x: ..., y: ...}", reader="modelspec.data.sources.named_files:read")
 class FilesSource(StrictModel):
     """Arrays read from files: `{x: {name: path, ...}, y: {name: path, ...}}`, or `{x: path, y: path}`."""
 
