@@ -57,7 +57,6 @@ def refresh() -> None:
 
 def validate_spec(data: Any, *, context: dict | None = None) -> Spec:
     """`Spec.model_validate(data, context=context)` with the validator of the current registries."""
-    refresh()
     return spec_validator().validate_python(data, context=context)
 
 
