@@ -137,7 +137,7 @@ def measured(command: list[str], log: Path) -> dict:
 CHECK = """
 import sys, time
 from modelspec.checked import check_spec
-from modelspec.training.run import load_arrays
+from modelspec.training.inputs import load_arrays
 prepared = check_spec(sys.argv[1])
 began = time.perf_counter()
 load_arrays(prepared, prepared.spec.data.train, "train")

@@ -14,7 +14,8 @@ import click
 
 from modelspec.checked import check_spec
 from modelspec.training.distributed import WorkersFailed, from_environment, in_launched_process, launch
-from modelspec.training.run import TrainingRun, default_run_dir
+from modelspec.training.run import TrainingRun
+from modelspec.training.run_dir import default_run_dir
 from modelspec_cli.console import stderr, stdout
 from modelspec_cli.processes import agreed, as_process, check_process_count, command_line
 from modelspec_cli.progress import BarProgress, PlainProgress

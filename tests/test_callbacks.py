@@ -13,8 +13,6 @@ import pytest
 import torch
 
 from modelspec.callbacks import config as configs
-from modelspec.checked import check_spec
-from modelspec.optimizers.runtime import build_optimizer
 from modelspec.callbacks.runtime import (
     CSVLogger,
     EarlyStopping,
@@ -23,9 +21,11 @@ from modelspec.callbacks.runtime import (
     ReduceLROnPlateau,
     epoch_learning_rate,
 )
+from modelspec.checked import check_spec
+from modelspec.optimizers.runtime import build_optimizer
 from modelspec.training.history import record_epoch
-from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
+from modelspec.weights import read_weights
 from tests.helpers import write
 
 

@@ -16,7 +16,8 @@ import torch
 from modelspec.checked import check_spec
 from modelspec.training.engine import Engine
 from modelspec.weights import read_weights
-from modelspec.training.run import TrainingRun, load_arrays
+from modelspec.training.inputs import load_arrays
+from modelspec.training.run import TrainingRun
 from tests.helpers import write
 
 SPEC = """

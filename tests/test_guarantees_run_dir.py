@@ -29,7 +29,7 @@ from safetensors.numpy import load_file, save_file
 
 from modelspec.checked import check_spec
 from modelspec.errors import DataError, ModelspecError, SpecError, UsageError
-from modelspec.training import run as run_module
+from modelspec.training import inputs
 from modelspec.training.run import TrainingRun, resolve_device
 from modelspec_cli.main import main
 from tests.helpers import write
@@ -404,11 +404,11 @@ def test_a_class_weight_index_beyond_the_classes_is_refused_without_a_table(tmp_
 def test_class_weights_weigh_each_sample_by_its_class(tmp_path):
     spec = _with_fit(tmp_path, "class_weight: {0: 0.5, 2: 4.0}")
     prepared = check_spec(spec)
-    arrays = run_module.load_arrays(prepared, prepared.spec.data.train, "train")
+    arrays = inputs.load_arrays(prepared, prepared.spec.data.train, "train")
     labels = next(a for name, a in arrays.items() if a.ndim == 2 and a.shape[1] == 3).argmax(axis=1)
     expected = np.array([{0: 0.5, 2: 4.0}.get(int(c), 1.0) for c in labels], dtype=np.float32)
     assert len(set(labels)) == 3
-    np.testing.assert_array_equal(run_module._sample_weights(prepared, arrays), expected)
+    np.testing.assert_array_equal(inputs.sample_weights(prepared, arrays), expected)
 
 
 # ----- 17. weights of another dtype -----------------------------------------------------------------

@@ -72,7 +72,8 @@ def test_headline_loss_is_main_plus_weighted_aux(tmp_path):
     assert history["loss"][0] == pytest.approx(history["main_output_loss"][0] + 0.2 * history["aux_output_loss"][0], rel=1e-5)
 
     # Independently: binary cross-entropy by hand on the trained weights.
-    from modelspec.training.run import evaluate, load_arrays
+    from modelspec.training.inputs import load_arrays
+    from modelspec.training.run import evaluate
 
     arrays = load_arrays(prepared, prepared.spec.data.train, "train")
     engine = Engine(prepared.graph, prepared.plan, device="cpu")

@@ -1,7 +1,8 @@
 """checkpoint.pt, checked before it is used: its recorded sha256, its zip archive's sizes and CRCs, then
 every entry's type and shape against the model, the optimizer and the run being resumed.
 
-`_save` in modelspec.training.run writes the checkpoint; run.json records its sha256 (the new one and
+`write_checkpoint` writes it (RunDirectory.save in modelspec.training.run_dir), `read_checkpoint` checks and loads
+it for --resume; run.json records its sha256 (the new one and
 the one before, written just before the rename, so a kill between the two files leaves a checkpoint
 whose checksum is recorded). A checkpoint whose archive declares more than CHECKPOINT_SLACK plus
 WEIGHT_COPIES times the model's state is refused before anything is inflated.
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from modelspec.errors import WeightsError
+from modelspec.files import atomic_write_stream
 from modelspec.resources import available_memory, readable_size
 
 #: Copies of the model's state a checkpoint may hold: the weights, up to three optimizer slots, EarlyStopping's best weights, and room.
@@ -31,6 +33,29 @@ _TYPES = {"format": int, "epoch": int, "rng": torch.Tensor, "cuda_rng": list, "s
 def sha256(path: str | Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def write_checkpoint(path: Path, state: dict[str, Any], before_replace: Callable[[Path], None]) -> None:
+    """torch.save `state` to `path` atomically; `before_replace(temporary)` runs just before the new file replaces the old."""
+    atomic_write_stream(path, lambda handle: torch.save(state, handle), before_replace=before_replace)
+
+
+def read_checkpoint(path: Path, recorded: Sequence[str] | None, model: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
+                    callbacks: int, device: torch.device) -> tuple[dict[str, Any], str]:
+    """A checkpoint checked (its recorded sha256, its archive, every entry) before anything uses it, and its sha256."""
+    digest = check_recorded(path, recorded)
+    check_archive(path, sum(t.numel() * t.element_size() for t in model.values()))
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # noqa: BLE001 (torch.load(weights_only=True) refuses pickled code with UnpicklingError, among others)
+        raise WeightsError(f"cannot resume from '{path}': {first_line(error)} (not a checkpoint written by modelspec?)") from None
+    check_state(path, state, model, optimizer, callbacks)
+    return state, digest
 
 
 def check_recorded(path: Path, recorded: Sequence[str] | None) -> str:

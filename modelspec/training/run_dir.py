@@ -1,4 +1,6 @@
-"""The run directory as a place on disk: recognising a run, its lock, and what --overwrite may remove.
+"""The run directory: recognising a run, its lock, what --overwrite may remove, and `RunDirectory`, one run's
+directory as training writes it (fresh, overwritten or resumed; spec.yaml, history.csv, model.safetensors,
+checkpoint.pt and run.json, each written atomically).
 
 A folder is a modelspec run when it holds a run.json that modelspec train wrote (a JSON object with its
 status, name, spec and seed). run.json lists, under "files", the entries the run created; --overwrite
@@ -13,11 +15,20 @@ import errno
 import json
 import os
 import shutil
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from modelspec.errors import ModelspecError, UsageError
-from modelspec.files import TEMPORARY_NAME
+from modelspec.files import TEMPORARY_NAME, atomic_write_text, remove_temporaries
+from modelspec.training.checkpoint import read_checkpoint, sha256, write_checkpoint
+from modelspec.training.history import history_csv
+from modelspec.weights import save_weights
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 #: The files every run writes (besides its callbacks').
 RUN_FILES = ("spec.yaml", "history.csv", "model.safetensors", "checkpoint.pt", "run.json")
@@ -121,3 +132,150 @@ def created_since(run_dir: Path, before: set[str], recorded: list[str]) -> list[
 
 def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and "/" not in name and "\0" not in name and os.sep not in name
+
+
+def default_run_dir(name: str) -> Path:
+    """runs/<name>-<timestamp>, with -2, -3, ... when that exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path("runs") / f"{name}-{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path("runs") / f"{name}-{stamp}-{suffix}"
+    return run_dir
+
+
+def choose(run_dir: Path | None, *, resume: bool, overwrite: bool, name: str, spec_text: str) -> Path:
+    """The run directory to train in, checked before anything is written: a run to continue (--resume, with the
+    same spec), a fresh or empty folder, a run to --overwrite, or runs/<name>-<timestamp>."""
+    if resume:
+        if run_dir is None:
+            raise UsageError("--resume needs --run-dir DIR: the directory of the run to continue")
+        if not (run_dir / "checkpoint.pt").is_file():
+            raise UsageError(f"--resume: '{run_dir}' holds no checkpoint.pt to continue from")
+        check_no_links(run_dir)
+        _check_same_spec(run_dir, spec_text)
+    elif run_dir is None:
+        return default_run_dir(name)
+    else:
+        check_fresh(run_dir, overwrite)
+    check_no_links(run_dir)
+    return run_dir
+
+
+def _check_same_spec(run_dir: Path, spec_text: str) -> None:
+    try:
+        saved = yaml.safe_load((run_dir / "spec.yaml").read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise UsageError(f"--resume: cannot read '{run_dir / 'spec.yaml'}': {error}") from None
+    current = yaml.safe_load(spec_text)
+    for data in (saved, current):
+        if isinstance(data, dict) and isinstance(data.get("fit"), dict):
+            data["fit"].pop("epochs", None)
+    if saved != current:
+        raise UsageError(f"--resume: the spec (with its --set overrides) differs from the one '{run_dir}' was started with; only fit.epochs may change")
+
+
+class RunDirectory:
+    """One run's directory, as process 0 writes it: locked while training, run.json kept current (status, times,
+    the entries the run created, checkpoint.pt's sha256), and each epoch's weights, history and checkpoint.
+
+    `identity` is what run.json records of the run (spec, name, overrides, seed); `processes` the size of a
+    world of several processes (None: one).
+    """
+
+    def __init__(self, path: Path, *, resume: bool, overwrite: bool, identity: dict[str, Any], processes: int | None = None):
+        self.path, self.resume, self.overwrite = path, resume, overwrite
+        self.identity, self.processes = identity, processes
+        self.checkpoint = path / "checkpoint.pt"
+        self.saved_epoch: int | None = None  # the epochs done that checkpoint.pt holds, once known
+        self.digests: list[str] = []  # checkpoint.pt's sha256, newest first (two while a new one replaces the old)
+        self._lock_fd: int | None = None
+        self._files: tuple[Path, set[str], list[str]] | None = None
+        self._clock: tuple[str, float, float] | None = None
+
+    def open(self, epochs_done: int) -> None:
+        """Create and lock the directory, clear it (--overwrite) or what killed writes left, and write run.json."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = lock(self.path)
+        except OSError as error:
+            raise RunDirError(f"cannot create the run directory '{self.path}': {error.strerror}") from None
+        try:
+            check_no_links(self.path)
+            if not self.resume:  # under the lock: a run that appeared meanwhile is never overwritten without --overwrite
+                clear(self.path, self.overwrite)
+            remove_temporaries(self.path)
+            earlier = read_info(self.path) if self.resume else None
+            self._files = (self.path, {p.name for p in self.path.iterdir()}, listed_files(earlier))
+            self.status("running", epochs_done)
+        except BaseException as error:
+            self.close()
+            if isinstance(error, OSError):
+                raise self.write_error(error) from None
+            raise
+
+    def close(self) -> None:
+        """Release the lock."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def write_error(self, error: OSError) -> RunDirError:
+        """A write the run directory refused, and what it keeps."""
+        kept = (f"the previous checkpoint is kept (checkpoint.pt, {self.saved_epoch} epoch(s) done)" if self.saved_epoch is not None
+                else "no checkpoint was written")
+        where = f" ('{Path(error.filename).name}')" if error.filename else ""
+        return RunDirError(f"cannot write to the run directory '{self.path}'{where}: {error.strerror or error}; {kept}")
+
+    def write_spec(self, text: str) -> None:
+        atomic_write_text(self.path / "spec.yaml", text)
+
+    def status(self, status: str, epochs_done: int, **extra: Any) -> None:
+        """Write run.json: `status`, the run's identity, times, the entries it created and checkpoint.pt's sha256."""
+        if self.processes is not None:
+            extra = {"processes": self.processes, **extra}
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        if self._clock is None:  # first call of this process: when the run (or this resumed part) started
+            earlier: dict[str, Any] = {}
+            if self.resume:
+                try:
+                    earlier = json.loads((self.path / "run.json").read_text())
+                except (OSError, ValueError):
+                    pass
+            earlier = earlier if isinstance(earlier, dict) else {}
+            before = earlier.get("duration_s")
+            self._clock = (str(earlier.get("started", now)), float(before) if isinstance(before, (int, float)) else 0.0, time.monotonic())
+        started, before, since = self._clock
+        times = {"started": started, "duration_s": round(before + time.monotonic() - since, 3)}
+        if status != "running":
+            times["ended"] = now
+        info = {"status": status, **self.identity, "epochs_done": epochs_done, "updated": now, **times,
+                "files": created_since(*self._files), "sha256": {"checkpoint.pt": self.digests}, **extra}
+        atomic_write_text(self.path / "run.json", json.dumps(info, indent=2) + "\n")
+
+    def save(self, epochs_done: int, state: dict[str, Any], module: torch.nn.Module, history: dict[str, list[float | None]]) -> None:
+        """model.safetensors, history.csv, then checkpoint.pt (`state`, after `epochs_done` epochs), its sha256 in run.json first."""
+        save_weights(module, self.path / "model.safetensors")
+        atomic_write_text(self.path / "history.csv", history_csv(history))
+        done = len(history.get("epoch", []))
+
+        def record(temporary: Path) -> None:  # just before the new checkpoint replaces the old one
+            self.digests = [sha256(temporary), *self.digests][:2]
+            self.status("running", done)
+
+        write_checkpoint(self.checkpoint, state, before_replace=record)
+        self.saved_epoch = epochs_done
+
+    def read_checkpoint(self, model: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer, callbacks: int,
+                        device: torch.device) -> dict[str, Any]:
+        """checkpoint.pt checked against the sha256 run.json recorded, its archive and every entry, then loaded."""
+        state, digest = read_checkpoint(self.checkpoint, self._recorded_digests(), model, optimizer, callbacks, device)
+        self.digests = [digest]
+        return state
+
+    def _recorded_digests(self) -> list[str] | None:
+        """The sha256 values run.json recorded for checkpoint.pt (None: a run that recorded none)."""
+        info = read_info(self.path) or {}
+        recorded = info["sha256"].get("checkpoint.pt") if isinstance(info.get("sha256"), dict) else None
+        return [digest for digest in recorded if isinstance(digest, str)] if isinstance(recorded, list) else None
