@@ -29,7 +29,7 @@ class PlainProgress(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = time.perf_counter() - self.started
-        epochs = self.run.prepared.spec.fit.epochs
+        epochs = self.params["epochs"]
         self.console.print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {format_logs(logs)}", markup=False, highlight=False)
 
 
@@ -41,7 +41,7 @@ class BarProgress(Callback):
         self.refresh_seconds = refresh_seconds
 
     def on_epoch_begin(self, epoch: int) -> None:
-        epochs = self.run.prepared.spec.fit.epochs
+        epochs = self.params["epochs"]
         self.progress = Progress(
             TextColumn(f"Epoch {epoch + 1}/{epochs}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[metrics]}"), console=self.console, transient=False,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -22,21 +21,22 @@ from modelspec.callbacks.runtime import (
     epoch_learning_rate,
 )
 from modelspec.checked import check_spec
-from modelspec.optimizers.runtime import build_optimizer
+from modelspec.optimizers.runtime import build_optimizer, current_learning_rate, set_learning_rate
 from modelspec.training.history import record_epoch
 from modelspec.training.run import TrainingRun
 from modelspec.weights import read_weights
 from tests.helpers import write
 
 
-# ----- a stand-in for TrainingRun --------------------------------------------------------------------
-class FakeRun:
-    """What callbacks use of a TrainingRun: engine.module, engine.optimizer, run_dir, history, stop, weights_copy."""
+# ----- a stand-in for the run's CallbackContext ------------------------------------------------------
+class FakeContext:
+    """What callbacks use of a run (modelspec.callbacks.runtime.CallbackContext): the model, the learning rate,
+    run_dir, history, stop, weights; plus `fill` and `stop_reason` for the tests."""
 
     def __init__(self, run_dir, learning_rate=0.1):
-        module = torch.nn.Linear(2, 1)
-        optimizer = build_optimizer({"type": "sgd", "learning_rate": learning_rate}, module.parameters())
-        self.engine = SimpleNamespace(module=module, optimizer=optimizer)
+        self.model = torch.nn.Linear(2, 1)
+        self.device = torch.device("cpu")
+        self.optimizer = build_optimizer({"type": "sgd", "learning_rate": learning_rate}, self.model.parameters())
         self.run_dir = run_dir
         self.is_main_process = True  # the process that writes the run directory
         self.history: dict[str, list[float]] = {}
@@ -45,21 +45,31 @@ class FakeRun:
     def stop(self, reason: str) -> None:
         self.stop_reason = reason
 
-    def weights_copy(self) -> dict[str, torch.Tensor]:
-        return {name: t.detach().clone() for name, t in self.engine.module.state_dict().items()}
+    def weights(self) -> dict[str, torch.Tensor]:
+        return {name: t.detach().clone() for name, t in self.model.state_dict().items()}
 
-    def set_weights(self, value: float) -> None:
+    def set_weights(self, state: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(state)
+
+    def fill(self, value: float) -> None:
         with torch.no_grad():
-            for p in self.engine.module.parameters():
+            for p in self.model.parameters():
                 p.fill_(value)
 
     @property
-    def lr(self) -> float:
-        return self.engine.optimizer.param_groups[0]["lr"]
+    def learning_rate(self) -> float:
+        return current_learning_rate(self.optimizer)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        set_learning_rate(self.optimizer, value)
+
+
+PARAMS = {"epochs": 10, "steps": 1, "initial_epoch": 0, "batch_size": 32, "resume": False}
 
 
 def attach(callback, tmp_path, **kwargs):
-    callback.run = FakeRun(tmp_path, **kwargs)
+    callback.set_context(FakeContext(tmp_path, **kwargs), PARAMS)
     callback.on_train_begin()
     return callback
 
@@ -67,11 +77,11 @@ def attach(callback, tmp_path, **kwargs):
 def drive(callback, values, monitor="val_loss", start=0, weights=False):
     """The training loop's calls for one value per epoch (None: the key is absent that epoch).
     Returns the epochs run (the loop stops after the epoch whose end asked for it)."""
-    run = callback.run
+    run = callback.context
     ran = 0
     for epoch, value in enumerate(values, start=start):
         if weights:
-            run.set_weights(float(epoch))  # the weights "after epoch `epoch`" are all equal to epoch
+            run.fill(float(epoch))  # the weights "after epoch `epoch`" are all equal to epoch
         callback.on_epoch_begin(epoch)
         logs = {"loss": 0.0} if value is None else {monitor: value}
         callback.on_epoch_end(epoch, logs)
@@ -114,9 +124,9 @@ def round_trip(state):
 def test_early_stopping_patience(tmp_path, patience, values, ran):
     callback = early(tmp_path, patience=patience)
     assert drive(callback, values) == ran
-    assert (callback.run.stop_reason is not None) == (ran < len(values))
-    if callback.run.stop_reason:
-        assert "EarlyStopping" in callback.run.stop_reason and "val_loss" in callback.run.stop_reason
+    assert (callback.context.stop_reason is not None) == (ran < len(values))
+    if callback.context.stop_reason:
+        assert "EarlyStopping" in callback.context.stop_reason and "val_loss" in callback.context.stop_reason
         assert callback.stopped_epoch == ran - 1
 
 
@@ -175,7 +185,7 @@ def test_early_stopping_start_from_epoch(tmp_path):
 def test_early_stopping_ignores_epochs_without_the_monitor(tmp_path):
     callback = early(tmp_path)
     assert drive(callback, [None] * 5) == 5
-    assert callback.wait == 0 and callback.run.stop_reason is None
+    assert callback.wait == 0 and callback.context.stop_reason is None
     assert drive(early(tmp_path), [None, 1.0, None, 2.0, 0.0]) == 4  # validation_freq=2
 
 
@@ -183,7 +193,7 @@ def test_early_stopping_restores_the_best_weights_on_stop(tmp_path):
     callback = early(tmp_path, patience=1, restore_best_weights=True)
     assert drive(callback, [1.0, 0.5, 0.7, 0.0], weights=True) == 3
     assert callback.best_epoch == 1
-    assert all(torch.all(t == 1.0) for t in callback.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 1.0) for t in callback.context.model.state_dict().values())
     callback.on_train_end({})  # no second restore, no file written
     assert not (tmp_path / "model.safetensors").exists()
 
@@ -192,23 +202,23 @@ def test_early_stopping_restores_the_best_weights_at_the_end_without_a_stop(tmp_
     # Keras 3 restores them in on_train_end whether or not training stopped early.
     callback = early(tmp_path, patience=10, restore_best_weights=True)
     assert drive(callback, [1.0, 0.5, 0.7, 0.8], weights=True) == 4
-    assert all(torch.all(t == 3.0) for t in callback.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 3.0) for t in callback.context.model.state_dict().values())
     callback.on_train_end({})
-    assert all(torch.all(t == 1.0) for t in callback.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 1.0) for t in callback.context.model.state_dict().values())
     assert all(torch.all(t == 1.0) for t in read_weights(tmp_path / "model.safetensors").values())
 
 
 def test_early_stopping_restores_the_best_epoch_even_below_the_baseline(tmp_path):
     callback = early(tmp_path, baseline=0.1, patience=2, restore_best_weights=True)
     assert drive(callback, [0.9, 0.8, 0.85, 0.0], weights=True) == 3
-    assert all(torch.all(t == 1.0) for t in callback.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 1.0) for t in callback.context.model.state_dict().values())
 
 
 def test_early_stopping_without_restore_keeps_the_last_weights(tmp_path):
     callback = early(tmp_path, patience=1)
     assert drive(callback, [1.0, 0.5, 0.7, 0.0], weights=True) == 3
     callback.on_train_end({})
-    assert all(torch.all(t == 2.0) for t in callback.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 2.0) for t in callback.context.model.state_dict().values())
 
 
 def test_early_stopping_state_round_trip(tmp_path):
@@ -221,7 +231,7 @@ def test_early_stopping_state_round_trip(tmp_path):
     second.load_state_dict(round_trip(first.state_dict()))
     assert 3 + drive(second, values[3:], start=3, weights=True) == ran == 7
     assert second.best_epoch == whole.best_epoch == 3 and second.stopped_epoch == whole.stopped_epoch == 6
-    assert all(torch.all(t == 3.0) for t in second.run.engine.module.state_dict().values())
+    assert all(torch.all(t == 3.0) for t in second.context.model.state_dict().values())
 
 
 # ----- ReduceLROnPlateau ---------------------------------------------------------------------------
@@ -232,7 +242,7 @@ def lr_trace(callback, values, monitor="val_loss"):
         logs = {} if value is None else {monitor: value}
         callback.on_epoch_end(epoch, logs)
         logged.append(logs["learning_rate"])
-        after.append(callback.run.lr)
+        after.append(callback.context.learning_rate)
     return logged, after
 
 
@@ -295,11 +305,11 @@ def test_reduce_lr_state_round_trip(tmp_path):
     first = plateau(tmp_path, factor=0.5, patience=2, cooldown=1)
     for epoch, value in enumerate(values[:4]):
         first.on_epoch_end(epoch, {"val_loss": value})
-    second = plateau(tmp_path, learning_rate=first.run.lr, factor=0.5, patience=2, cooldown=1)
+    second = plateau(tmp_path, learning_rate=first.context.learning_rate, factor=0.5, patience=2, cooldown=1)
     second.load_state_dict(round_trip(first.state_dict()))
     for epoch, value in enumerate(values[4:], start=4):
         second.on_epoch_end(epoch, {"val_loss": value})
-    assert second.run.lr == pytest.approx(expected[-1])
+    assert second.context.learning_rate == pytest.approx(expected[-1])
 
 
 # ----- ModelCheckpoint -----------------------------------------------------------------------------
@@ -325,7 +335,7 @@ def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
     callback = checkpoint(tmp_path, save_best_only=True)
     seen = []
     for epoch, value in enumerate([1.0, 0.8, 0.9, 0.8, 0.7]):
-        callback.run.set_weights(float(epoch))
+        callback.context.fill(float(epoch))
         callback.on_epoch_end(epoch, {"val_loss": value})
         seen.append(saved_epoch(tmp_path / "best.safetensors"))
     assert seen == [0.0, 1.0, 1.0, 1.0, 4.0]  # an equal value (0.8 at epoch 3) is no improvement
@@ -377,7 +387,7 @@ def scheduled(callback, epochs, start=0):
     rates = []
     for epoch in range(start, start + epochs):
         callback.on_epoch_begin(epoch)
-        rates.append(callback.run.lr)
+        rates.append(callback.context.learning_rate)
         logs = {"loss": 1.0}
         callback.on_epoch_end(epoch, logs)
         assert logs["learning_rate"] == rates[-1]
@@ -407,7 +417,7 @@ def test_schedules_start_from_the_optimizer_rate_and_do_not_compound(tmp_path):
     callback = scheduler(tmp_path, {"type": "exponential", "decay_rate": 0.5}, learning_rate=0.2)
     assert scheduled(callback, 2, start=3) == pytest.approx([0.025, 0.0125])  # initial_epoch 3: epoch indices, not counts
     callback.on_epoch_begin(3)
-    assert callback.run.lr == pytest.approx(0.025)
+    assert callback.context.learning_rate == pytest.approx(0.025)
 
 
 def test_epoch_learning_rate_is_the_documented_formula():
@@ -418,7 +428,7 @@ def test_epoch_learning_rate_is_the_documented_formula():
 def test_learning_rate_scheduler_state_round_trip(tmp_path):
     first = scheduler(tmp_path, {"type": "exponential", "decay_rate": 0.5})
     scheduled(first, 2)
-    second = scheduler(tmp_path, {"type": "exponential", "decay_rate": 0.5}, learning_rate=first.run.lr)
+    second = scheduler(tmp_path, {"type": "exponential", "decay_rate": 0.5}, learning_rate=first.context.learning_rate)
     second.load_state_dict(round_trip(first.state_dict()))
     assert scheduled(second, 2, start=2) == pytest.approx([0.025, 0.0125])  # from the first run's 0.1, not 0.05
 
@@ -431,7 +441,7 @@ def logger(tmp_path, **config):
 def log_epochs(callback, rows, start=0):
     for epoch, logs in enumerate(rows, start=start):
         callback.on_epoch_end(epoch, dict(logs))
-        record_epoch(callback.run.history, epoch, logs)  # after the callbacks, as the loop does
+        record_epoch(callback.context.history, epoch, logs)  # after the callbacks, as the loop does
 
 
 def test_csv_logger_layout(tmp_path):
@@ -459,7 +469,7 @@ def test_csv_logger_continues_a_resumed_run_from_its_history(tmp_path):
     first = logger(tmp_path / "a")
     log_epochs(first, [{"loss": 1.0}, {"loss": 0.5}])
     second = logger(tmp_path / "a")
-    second.run.history = round_trip(first.run.history)  # a resumed run restores its history from the checkpoint
+    second.context.history = round_trip(first.context.history)  # a resumed run restores its history from the checkpoint
     log_epochs(second, [{"loss": 0.25}], start=2)
     assert (tmp_path / "a" / "log.csv").read_text().splitlines() == ["epoch,loss", "0,1.0", "1,0.5", "2,0.25"]
 

@@ -18,11 +18,11 @@ import torch
 from click.testing import CliRunner
 
 from modelspec.callbacks import config as configs
+from modelspec.callbacks.runtime import Callback, TensorBoard
 from modelspec.checked import check_spec
 from modelspec.errors import ModelspecError
-from modelspec.callbacks.runtime import Callback, TensorBoard
-from modelspec.weights import read_weights
 from modelspec.training.run import TrainingRun
+from modelspec.weights import read_weights
 from modelspec_cli.main import main
 from tests.helpers import only_problem, write
 
@@ -197,7 +197,7 @@ class Interrupt(Callback):
 
     def on_batch_end(self, epoch, step, steps, read_logs):
         if epoch == self.epoch and step == self.step:
-            for callback in self.run.callbacks:
+            for callback in self.callbacks:  # the run's (set by the test)
                 if isinstance(callback, TensorBoard):
                     for writer in callback.writers.values():
                         writer.flush()
@@ -216,6 +216,7 @@ def test_resume_continues_the_steps_and_drops_the_interrupted_epoch(tmp_path, ac
     uninterrupted = train(tmp_path, callbacks, name="whole")
     spec = spec_file(tmp_path, callbacks)
     first = TrainingRun(check_spec(spec), tmp_path / "run", seed=0, device="cpu", callbacks=[interrupt])
+    interrupt.callbacks = first.callbacks
     with pytest.raises(KeyboardInterrupt):
         first.fit()
     close_writers(first)

@@ -4,6 +4,10 @@ and the base class progress reporting uses.
 
 A callback's state (`state_dict`) is saved in each training checkpoint, so a resumed run
 continues with the same patience counters and best values as an uninterrupted one.
+
+As in Keras, the loop hands each callback, before on_train_begin, `params` (epochs, steps, initial_epoch,
+batch_size, resume) and a narrow `context` (CallbackContext: the model and its weights, the learning rate,
+stop, the run directory, the history of the epochs before), never the run itself.
 """
 
 from __future__ import annotations
@@ -15,26 +19,58 @@ import math
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from types import MethodType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
 from modelspec.callbacks import config as configs
 from modelspec.files import atomic_write_text
 from modelspec.implementation import resolve
-from modelspec.optimizers.runtime import current_learning_rate, set_learning_rate
 from modelspec.training.history import history_rows, rows_csv
 from modelspec.weights import save_weights
 
-if TYPE_CHECKING:  # pragma: no cover
-    from modelspec.training.run import TrainingRun
+
+class CallbackContext(Protocol):
+    """What a callback may use of the run that calls it (modelspec.training.run implements it)."""
+
+    #: The run directory, where callbacks write (names inside it: modelspec.run_files).
+    run_dir: Path
+    #: Whether this process writes the run directory (process 0 of several; always with one).
+    is_main_process: bool
+    #: The torch module being trained, and the device it is on.
+    model: torch.nn.Module
+    device: torch.device
+    #: The run's history of the epochs before this one (columns: modelspec.training.history).
+    history: dict[str, list[float | None]]
+    #: The optimizer's learning rate (settable).
+    learning_rate: float
+
+    def stop(self, reason: str) -> None:
+        """Ask the loop to stop after this epoch."""
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A copy of the model's state."""
+
+    def set_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """Load a state into the model."""
+
+    def sample_inputs(self) -> tuple[torch.Tensor, ...]:
+        """The inputs of one training batch, in the graph's input order (to trace the model)."""
+
+    def discard_penalties(self) -> None:
+        """Forget the activity penalties that forward passes outside the loop collected."""
 
 
 class Callback:
-    """Hooks called by the training loop. `run` is set before on_train_begin."""
+    """Hooks called by the training loop. `params` and `context` are set (set_context) before on_train_begin."""
 
-    run: TrainingRun
+    params: dict[str, Any]
+    context: CallbackContext
+
+    def set_context(self, context: CallbackContext, params: dict[str, Any]) -> None:
+        self.context, self.params = context, params
 
     def on_train_begin(self) -> None: ...
     def on_epoch_begin(self, epoch: int) -> None: ...
@@ -78,30 +114,30 @@ class EarlyStopping(Callback):
         if current is None or epoch < self.config.start_from_epoch:
             return
         if self.config.restore_best_weights and self.best_weights is None:
-            self.best_weights, self.weights_epoch = self.run.weights_copy(), epoch
+            self.best_weights, self.weights_epoch = self.context.weights(), epoch
         self.wait += 1
         if self._improves(current, self.best):
             self.best, self.best_epoch = current, epoch
             if self.config.restore_best_weights:
-                self.best_weights, self.weights_epoch = self.run.weights_copy(), epoch
+                self.best_weights, self.weights_epoch = self.context.weights(), epoch
             if self.config.baseline is None or self._improves(current, self.config.baseline):
                 self.wait = 0
             return
         if self.wait >= self.config.patience and epoch > 0:
             self.stopped_epoch = epoch
-            self.run.stop(f"EarlyStopping: {self.config.monitor} did not improve for {self.wait} epoch(s)")
+            self.context.stop(f"EarlyStopping: {self.config.monitor} did not improve for {self.wait} epoch(s)")
             if self.config.restore_best_weights and self.best_weights is not None:
-                self.run.engine.module.load_state_dict(self.best_weights)
+                self.context.set_weights(self.best_weights)
                 self.restored_epoch = self.weights_epoch
 
     def on_train_end(self, logs: dict[str, float]) -> None:
         # Keras 3 restores the best weights when training ends, whether it stopped early or ran all its
         # epochs (a stop restored them already, before model.safetensors was written for that epoch).
         if self.config.restore_best_weights and self.best_weights is not None and not self.stopped_epoch:
-            self.run.engine.module.load_state_dict(self.best_weights)
+            self.context.set_weights(self.best_weights)
             self.restored_epoch = self.weights_epoch
-            if self.run.is_main_process:  # several processes: process 0 writes
-                save_weights(self.run.engine.module, self.run.run_dir / "model.safetensors")
+            if self.context.is_main_process:  # several processes: process 0 writes
+                save_weights(self.context.model, self.context.run_dir / "model.safetensors")
 
     def state_dict(self) -> dict[str, Any]:
         return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch,
@@ -126,9 +162,9 @@ class ModelCheckpoint(Callback):
                 return
             self.best = current
         # After the check above: a val_* field is then formatted only in epochs that validate (the spec's checks allow it only so).
-        path = self.run.run_dir / self.config.filepath.format_map({**logs, "epoch": epoch + 1})
-        if self.run.is_main_process:
-            save_weights(self.run.engine.module, path)
+        path = self.context.run_dir / self.config.filepath.format_map({**logs, "epoch": epoch + 1})
+        if self.context.is_main_process:
+            save_weights(self.context.model, path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}
@@ -146,8 +182,8 @@ class ReduceLROnPlateau(Callback):
         self.best, self.wait, self.cooldown_counter = _worst(better), 0, 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        optimizer = self.run.engine.optimizer
-        logs["learning_rate"] = current_learning_rate(optimizer)
+        context = self.context
+        logs["learning_rate"] = context.learning_rate
         current = logs.get(self.config.monitor)
         if current is None:
             return
@@ -159,9 +195,9 @@ class ReduceLROnPlateau(Callback):
         elif self.cooldown_counter == 0:
             self.wait += 1
             if self.wait >= self.config.patience:
-                old = current_learning_rate(optimizer)
+                old = context.learning_rate
                 if old > self.config.min_lr:
-                    set_learning_rate(optimizer, max(old * self.config.factor, self.config.min_lr))
+                    context.learning_rate = max(old * self.config.factor, self.config.min_lr)
                     self.cooldown_counter, self.wait = self.config.cooldown, 0
 
     def state_dict(self) -> dict[str, Any]:
@@ -190,13 +226,12 @@ class LearningRateScheduler(Callback):
         self.initial: float | None = None
 
     def on_epoch_begin(self, epoch: int) -> None:
-        optimizer = self.run.engine.optimizer
         if self.initial is None:
-            self.initial = current_learning_rate(optimizer)
-        set_learning_rate(optimizer, epoch_learning_rate(self.config.schedule, epoch, self.initial))
+            self.initial = self.context.learning_rate
+        self.context.learning_rate = epoch_learning_rate(self.config.schedule, epoch, self.initial)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        logs["learning_rate"] = current_learning_rate(self.run.engine.optimizer)
+        logs["learning_rate"] = self.context.learning_rate
 
     def state_dict(self) -> dict[str, Any]:
         return {"initial": self.initial}
@@ -214,9 +249,9 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         # The run's history (restored on --resume) holds the epochs before this one: it adds this one after the callbacks.
-        if self.run.is_main_process:
-            rows = [*history_rows(self.run.history), {"epoch": epoch, **logs}]
-            atomic_write_text(self.run.run_dir / self.config.filename, rows_csv(rows, self.config.separator))
+        if self.context.is_main_process:
+            rows = [*history_rows(self.context.history), {"epoch": epoch, **logs}]
+            atomic_write_text(self.context.run_dir / self.config.filename, rows_csv(rows, self.config.separator))
 
 
 class TerminateOnNaN(Callback):
@@ -268,17 +303,15 @@ class TensorBoard(Callback):
     def _writer(self, name: str) -> Any:
         """The SummaryWriter of `train` or `validation`, created at its first use (no empty event files)."""
         if name not in self.writers:
-            self.writers[name] = self.summary_writer(str(self.run.run_dir / self.config.log_dir / name), purge_step=self.purge_steps.get(name))
+            self.writers[name] = self.summary_writer(str(self.context.run_dir / self.config.log_dir / name), purge_step=self.purge_steps.get(name))
         return self.writers[name]
 
     def on_train_begin(self) -> None:
-        run = self.run
-        if not run.is_main_process:
+        if not self.context.is_main_process:
             return
-        steps_per_epoch = run.prepared.spec.fit.steps_per_epoch
-        self.steps = max(1, min(len(run.train), steps_per_epoch or len(run.train)))
-        if run.resume:  # TensorBoard forgets what an earlier part wrote at or after these steps (an interrupted epoch)
-            start = run.start_epoch
+        self.steps = max(1, self.params["steps"])
+        if self.params["resume"]:  # TensorBoard forgets what an earlier part wrote at or after these steps (an interrupted epoch)
+            start = self.params["initial_epoch"]
             self.purge_steps = {"train": start if self.every is None else start * self.steps + 1, "validation": start}
             self._after_earlier_files()
         elif self.config.write_graph:
@@ -287,18 +320,16 @@ class TensorBoard(Callback):
     def _after_earlier_files(self) -> None:
         """TensorBoard reads a directory's event files in name order, and a name starts with the second the file was
         created: wait, if need be, for a second after the earlier parts' files so that this part's files come after them."""
-        names = [path.name.split(".") for path in (self.run.run_dir / self.config.log_dir).glob("*/events.out.tfevents.*")]
+        names = [path.name.split(".") for path in (self.context.run_dir / self.config.log_dir).glob("*/events.out.tfevents.*")]
         wait = max((int(parts[3]) for parts in names if parts[3].isdigit()), default=0) + 1 - time.time()
         if 0 < wait <= 2:  # (a clock set back: no waiting)
             time.sleep(wait)
 
     def _write_graph(self) -> None:
-        run = self.run
-        module, names = run.engine.module, list(run.prepared.graph.inputs)
-        batch, _ = next(iter(run.train.epoch(steps=1)))
-        inputs = tuple(batch[name] for name in names)
+        context = self.context
+        module, inputs = context.model, context.sample_inputs()
         training = module.training
-        devices = [run.engine.device] if run.engine.device.type == "cuda" else []
+        devices = [context.device] if context.device.type == "cuda" else []
         try:
             # add_graph prints the tracer's errors on stdout (kept clean for --json) and the tracer warns about Python control flow.
             with torch.random.fork_rng(devices=devices), torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -311,14 +342,14 @@ class TensorBoard(Callback):
                           "scalars and histograms are written as usual (set write_graph: false to skip the graph)", stacklevel=2)
         finally:
             module.train(training)
-            run.engine.regularization.clear()  # activity penalties the traced forward passes collected: not the first step's
+            context.discard_penalties()  # activity penalties the traced forward passes collected: not the first step's
 
     def on_epoch_begin(self, epoch: int) -> None:
         self.epoch_started = self.last_time = time.perf_counter()
         self.last_batch = epoch * self.steps
 
     def on_batch_end(self, epoch: int, step: int, steps: int, read_logs: Callable[[], dict[str, float]]) -> None:
-        if not self.run.is_main_process:
+        if not self.context.is_main_process:
             return
         batch = epoch * self.steps + step + 1
         if batch % self.every:  # type: ignore[operator]
@@ -332,12 +363,12 @@ class TensorBoard(Callback):
             self.last_batch, self.last_time = batch, now
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if not self.run.is_main_process:
+        if not self.context.is_main_process:
             return
         train = {name: value for name, value in logs.items() if not name.startswith("val_")}
         validation = {name.removeprefix("val_"): value for name, value in logs.items() if name.startswith("val_")}
         if "learning_rate" not in train:
-            train["learning_rate"] = current_learning_rate(self.run.engine.optimizer)
+            train["learning_rate"] = self.context.learning_rate
         if self.config.write_steps_per_second:  # as Keras: the epoch's steps over its time, validation included
             train["steps_per_second"] = self.steps / max(time.perf_counter() - self.epoch_started, 1e-9)
         for split, scalars in (("train", train), ("validation", validation)):
@@ -347,7 +378,7 @@ class TensorBoard(Callback):
                     writer.add_scalar(f"epoch_{name}", value, epoch)
         if self.config.histogram_freq and epoch % self.config.histogram_freq == 0:
             writer = self._writer("train")
-            for name, tensor in self.run.engine.module.state_dict().items():
+            for name, tensor in self.context.model.state_dict().items():
                 if not tensor.is_floating_point():
                     continue  # counters (BatchNormalization's num_batches_tracked)
                 values = tensor.detach().float().flatten()

@@ -34,6 +34,7 @@ from modelspec.data.batches import Batches
 from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
 from modelspec.files import atomic_write_stream
 from modelspec.graph import Graph, is_stateful
+from modelspec.optimizers.runtime import current_learning_rate, set_learning_rate
 from modelspec.resources import check_memory
 from modelspec.training import run_dir as rundir
 from modelspec.training.checkpoint import first_line
@@ -110,6 +111,57 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class RunContext:
+    """A TrainingRun as its callbacks see it (modelspec.callbacks.runtime.CallbackContext): read through, never the run."""
+
+    def __init__(self, run: TrainingRun):
+        self._run = run
+
+    @property
+    def run_dir(self) -> Path:
+        return self._run.run_dir
+
+    @property
+    def is_main_process(self) -> bool:
+        return self._run.is_main_process
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self._run.engine.module
+
+    @property
+    def device(self) -> torch.device:
+        return self._run.engine.device
+
+    @property
+    def history(self) -> dict[str, list[float | None]]:
+        return self._run.history
+
+    @property
+    def learning_rate(self) -> float:
+        return current_learning_rate(self._run.engine.optimizer)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        set_learning_rate(self._run.engine.optimizer, value)
+
+    def stop(self, reason: str) -> None:
+        self._run.stop(reason)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        return self._run.weights_copy()
+
+    def set_weights(self, state: dict[str, torch.Tensor]) -> None:
+        self._run.engine.module.load_state_dict(state)
+
+    def sample_inputs(self) -> tuple[torch.Tensor, ...]:
+        batch, _ = next(iter(self._run.train.epoch(steps=1)))
+        return tuple(batch[name] for name in self._run.prepared.graph.inputs)
+
+    def discard_penalties(self) -> None:
+        self._run.engine.regularization.clear()
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -158,13 +210,17 @@ class TrainingRun:
         self.generator = torch.Generator().manual_seed(seed)  # the same permutations in every process
         self.spec_callbacks = [build_callback(config) for config in spec.fit.callbacks]
         self.callbacks = [*self.spec_callbacks, *callbacks]
-        for callback in self.callbacks:
-            callback.run = self
         self.history: dict[str, list[float | None]] = {}  # columns of per-epoch rows: record_epoch
         self.start_epoch = spec.fit.initial_epoch
         self.stop_reason: str | None = None
         if resume:
             self._restore()
+        fit = spec.fit
+        self.params = {"epochs": fit.epochs, "steps": min(len(self.train), fit.steps_per_epoch or len(self.train)),
+                       "initial_epoch": self.start_epoch, "batch_size": fit.batch_size, "resume": resume}
+        context = RunContext(self)
+        for callback in self.callbacks:
+            callback.set_context(context, self.params)
 
     def _spec_text(self) -> str:
         return yaml.safe_dump(self.prepared.located.data, sort_keys=False, allow_unicode=True)
