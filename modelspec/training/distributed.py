@@ -45,6 +45,8 @@ import torch.distributed as dist
 
 from modelspec.errors import UsageError
 from modelspec.metrics.runtime import Metric, sum_states
+from modelspec.training.compile_cache import use_compile_cache
+from modelspec.training.device import resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelspec.data.batches import Batches
@@ -84,6 +86,9 @@ class World:
 
         def wrap(module: torch.nn.Module) -> torch.nn.Module:
             ids = [self.device.index] if self.device.type == "cuda" else None
+            # DistributedDataParallel imports torch._dynamo, whose disk cache creates inductor's cache folder
+            # ($TMPDIR/torchinductor_<user> by default) at import: modelspec's cache folder instead.
+            use_compile_cache()
             parallel = DistributedDataParallel(module, device_ids=ids, find_unused_parameters=unused)
             parallel.register_comm_hook(batches, _weighted_allreduce)
             return parallel
@@ -166,8 +171,6 @@ def from_environment(device: str) -> World | None:
     missing = [name for name in REQUIRED if name not in os.environ]
     if missing:
         raise UsageError(f"WORLD_SIZE={size} is set but not {', '.join(missing)}: start the processes with torchrun or modelspec train --nproc")
-    from modelspec.training.run import resolve_device
-
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     chosen = resolve_device(device)
     if chosen.type == "cuda":

@@ -15,7 +15,6 @@ SIGTERM during training is handled as Ctrl-C (`Terminated`, a KeyboardInterrupt)
 from __future__ import annotations
 
 import math
-import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from modelspec.optimizers.runtime import current_learning_rate, set_learning_rat
 from modelspec.resources import check_memory
 from modelspec.training import run_dir as rundir
 from modelspec.training.checkpoint import first_line
+from modelspec.training.device import resolve_device
 from modelspec.training.engine import Engine
 from modelspec.training.history import last_values, record_epoch
 from modelspec.training.inputs import WEIGHT_KEY, check_trainable, load_arrays, load_inputs, make_batches
@@ -51,27 +51,6 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (schedulers, containers) during training: handled as Ctrl-C; a command exits 128 + 15."""
 
     exit_code = 128 + signal.SIGTERM
-
-
-def resolve_device(name: str) -> torch.device:
-    """--device: auto, cpu, cuda, cuda:N (a GPU this machine has) or mps (where available); UsageError otherwise."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "mps":
-        if not torch.backends.mps.is_available():
-            raise UsageError("--device mps: no MPS device is available here (use --device cpu or auto)")
-        return torch.device("mps")
-    cuda = re.fullmatch(r"cuda(?::(\d+))?", name)
-    if cuda is None:
-        raise UsageError(f"--device {name!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' (N a GPU's index) or 'mps'")
-    if not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: no CUDA device is available here (use --device cpu or auto)")
-    count = torch.cuda.device_count()
-    if cuda.group(1) is not None and int(cuda.group(1)) >= count:
-        raise UsageError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
-    return torch.device(name)
 
 
 def _step_arrays(engine: Engine, graph: Graph, batch: dict[str, torch.Tensor]):
