@@ -105,10 +105,10 @@ def launch_processes(options: TrainOptions) -> None:
     if options.resume and options.overwrite:
         raise click.UsageError("--resume continues a run and --overwrite replaces it: give one of them")
     check_process_count(options.nproc, options.device, force=options.force)
-    prepared = check_spec(options.spec, options.overrides, allow_plugins=options.allow_plugins)  # the spec's problems once, before N processes start
+    checked = check_spec(options.spec, options.overrides, allow_plugins=options.allow_plugins)  # the spec's problems once, before N processes start
     run_dir = options.run_dir
     if run_dir is None and not options.resume:
-        run_dir = default_run_dir(prepared.spec.name)  # one name for every process
+        run_dir = default_run_dir(checked.spec.name)  # one name for every process
     each = dataclasses.replace(options, run_dir=run_dir, nproc=None)
     try:
         launch(options.nproc, ["train", *command_line(click.get_current_context().command, dataclasses.asdict(each))])
