@@ -166,3 +166,14 @@ def test_no_concept_lives_in_two_same_named_library_modules():
             continue
         seen.setdefault(path.stem, []).append(module)
     assert {name: found for name, found in seen.items() if len(found) > 1} == {}
+
+
+def test_every_package_is_in_the_distribution():
+    """pyproject's package discovery takes every folder of modelspec/ and modelspec_cli/ holding an __init__.py."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    folders = {".".join(path.parent.relative_to(ROOT).parts) for package in PACKAGES.values() for path in package.rglob("__init__.py")}
+    assert set(find_packages(str(ROOT), include=include)) == folders
