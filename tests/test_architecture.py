@@ -30,7 +30,7 @@ TORCH_FREE = [
     "modelspec.optimizers", "modelspec.optimizers.config", "modelspec.regularizers", "modelspec.regularizers.config",
     "modelspec.callbacks", "modelspec.callbacks.config", "modelspec.data.config", "modelspec.data.arrays",
     "modelspec.layers", "modelspec.layers.base", "modelspec.layers.dense", "modelspec.layers.conv2d", "modelspec.layers.lstm",
-    "modelspec.layers.model", "modelspec.identifiers", "modelspec.implementation", "modelspec.files", "modelspec.paths",
+    "modelspec.layers.model", "modelspec.identifiers", "modelspec.implementation", "modelspec.files", "modelspec.paths", "modelspec.training.history",
 ]
 
 
