@@ -3,19 +3,9 @@
 Not a layer type itself (no `type`, not registered). The spec layout is channels_last:
 (batch, steps, channels), (batch, height, width, channels), (batch, dim1, dim2, dim3, channels).
 
-- Window arguments (kernel_size, strides, dilation_rate, pool_size, output_padding) are an int
-  for every spatial axis or a list with one entry per axis, as Keras's `standardize_tuple`.
-- Output lengths follow Keras 3 (`compute_conv_output_shape`, `compute_conv_transpose_output_shape`):
-  valid: floor((n - span) / stride) + 1 with span = dilation * (kernel - 1) + 1; same and causal:
-  ceil(n / stride).
-- `same` padding is TensorFlow's: total = max((out - 1) * stride + span - n, 0), the odd unit
-  after (bottom/right); `causal` pads span - 1 before.
-- Transposed convolutions crop the full output (n - 1) * stride + span the way Keras 3 does on
-  every backend (the JAX padding rule); a negative crop adds zeros.
-
-The arithmetic (output lengths, padding, crops) lives in modelspec.shapes, torch-free, where the
-torch modules (modelspec.nn.conv, modelspec.nn.pooling) find it too: the shape rules and the
-modules cannot disagree.
+The arithmetic (window arguments, output lengths as Keras 3 computes them, TensorFlow's `same`
+padding, transposed crops) lives in modelspec.shapes, torch-free, where the torch modules
+(modelspec.nn.conv, modelspec.nn.pooling) find it too: the shape rules and the modules cannot disagree.
 """
 
 from __future__ import annotations
