@@ -86,8 +86,18 @@ def transpose_crops(kernel: int, stride: int, dilation: int, padding: str, outpu
 
 
 def smallest_input(length: Callable[[int], int | None]) -> int:
-    """The smallest size that `length` maps to a positive output (lengths grow with the size)."""
-    size = 1
-    while (length(size) or 0) <= 0:
-        size += 1
-    return size
+    """The smallest size that `length` maps to a positive output (lengths grow with the size).
+
+    Doubling, then bisection: a few dozen calls even for a kernel of 10**12 (counting up one size
+    at a time hung validation on such a spec)."""
+    def positive(size: int) -> bool:
+        return (length(size) or 0) > 0
+
+    high = 1
+    while not positive(high):
+        high *= 2
+    low = high // 2  # not positive (or 0): the answer is in (low, high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if positive(middle) else (middle, high)
+    return high

@@ -385,3 +385,16 @@ def test_quote_and_shorten():
     assert quote("x" * 81) == f"'{'x' * 80}...' (81 characters)"
     assert shorten("y" * 100_000, 10) == "yyyyyyyyyy... (100,000 characters)"
     assert json.loads(json.dumps(quote("a\nb"))) == "'a\nb'"
+
+
+def test_a_huge_window_on_a_small_input_is_refused_at_once(tmp_path):
+    """The fuzz test's find: the smallest input that fits a kernel of 10**12 was counted up one size at a time."""
+    from modelspec.shapes import smallest_input
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: huge_window\nsequential:\n  - {type: Conv1D, filters: 2, kernel_size: 1000000000000, input_shape: [10, 3]}\n")
+    result = subprocess.run([sys.executable, "-m", "modelspec", "validate", str(spec)], capture_output=True, text=True, timeout=60, check=False)
+    refused(result, "expected spatial sizes of at least (1000000000000,)")
+    for kernel, stride in [(1, 1), (3, 2), (7, 5), (10**12, 3)]:
+        size = smallest_input(lambda n: (n - kernel) // stride + 1)
+        assert size == kernel
