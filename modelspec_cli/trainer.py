@@ -30,9 +30,9 @@ def train(options: TrainOptions) -> None:
     """`modelspec train`: launch --nproc N processes, or train here (alone, or as one of torchrun's processes)."""
     if options.nproc is not None and options.nproc > 1:
         return launch_processes(options)
-    world = from_environment(options.device)  # one of torchrun's (or --nproc's) processes, else None
-    if world is None:
-        return train_here(options)
+    world = from_environment(options.device)  # one of torchrun's (or --nproc's) processes, else a world of one
+    if world.size == 1:
+        return train_here(options, world)
     code = 0
     try:
         as_process(world, lambda: train_here(options, world))
@@ -50,9 +50,9 @@ def train(options: TrainOptions) -> None:
     os._exit(code)
 
 
-def train_here(options: TrainOptions, world: World | None = None) -> None:
-    """The train command in this process (`world`: its place among several, or None)."""
-    main_process = world is None or world.is_main  # of several processes, process 0 alone prints
+def train_here(options: TrainOptions, world: World) -> None:
+    """The train command in this process (`world`: its place among the run's processes, a world of one alone)."""
+    main_process = world.is_main  # of several processes, process 0 alone prints
     out = (stderr if options.as_json else stdout).real
     progress = [] if options.quiet or not main_process else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
 
@@ -62,14 +62,14 @@ def train_here(options: TrainOptions, world: World | None = None) -> None:
         return TrainingRun(check_spec(options.spec, options.overrides, allow_plugins=options.allow_plugins), options.run_dir, resume=options.resume,
                            overwrite=options.overwrite, force=options.force, seed=options.seed, device=options.device, callbacks=progress, world=world)
 
-    run = start() if world is None else agreed(world, start)
+    run = start() if world.size == 1 else agreed(world, start)
     if main_process:
         out.print(f"run directory: {run.run_dir}", markup=False)
     try:
         result = run.fit()
     except KeyboardInterrupt as interrupt:
         if main_process:
-            processes = f" --nproc {world.size}" if world is not None else ""
+            processes = f" --nproc {world.size}" if world.size > 1 else ""
             stderr.print(f"interrupted: continue with  modelspec train {options.spec} --run-dir {run.run_dir}{processes} --resume", markup=False)
         sys.exit(getattr(interrupt, "exit_code", 130))  # 143 after SIGTERM (modelspec.training.run.Terminated)
     if not main_process:

@@ -96,7 +96,8 @@ def test_cli_device_defaults_to_auto(monkeypatch, tmp_path):
 
     chosen = []
     real = run_module.resolve_device
-    monkeypatch.setattr(run_module, "resolve_device", lambda name: chosen.append(name) or real("cpu"))
+    # one process is a world of one (training.distributed.SingleProcess), which resolves --device
+    monkeypatch.setattr("modelspec.training.distributed.resolve_device", lambda name: chosen.append(name) or real("cpu"))
     result = CliRunner().invoke(main, ["train", str(SPECS / "sequential_basics.yaml"), "--run-dir", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert chosen == ["auto"]

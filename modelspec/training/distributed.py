@@ -17,8 +17,11 @@ What a run of N processes does, each with `fit.batch_size` B rows a step (as Ker
   validation and test data are sharded and summed the same way;
 - process 0 writes the run directory and prints; the others write and print nothing.
 
+One process is a world of size 1 (`SingleProcess`: rank 0, its collectives do nothing, no DDP), so
+training never asks whether it has a world.
+
 Example (what `modelspec train` does in each process):
-    world = from_environment("auto")          # None for a single process
+    world = from_environment("auto")          # SingleProcess("auto") for a single process
     run = TrainingRun(prepared, run_dir, world=world)
     run.fit()
     world.close()
@@ -27,6 +30,7 @@ Example (what `modelspec train` does in each process):
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -43,13 +47,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.distributed as dist
 
-from modelspec.errors import UsageError
+from modelspec.data.batches import Batches
+from modelspec.errors import DataError, UsageError
 from modelspec.metrics.runtime import Metric, sum_states
 from modelspec.training.compile_cache import use_compile_cache
 from modelspec.training.device import resolve_device
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modelspec.data.batches import Batches
+    import numpy as np
+
     from modelspec.training.engine import Engine
 
 #: torch.distributed's variables that torchrun and the elastic launcher set in every process.
@@ -58,7 +64,7 @@ REQUIRED = ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 @dataclass
 class World:
-    """This process's place in a process group of `size` > 1 processes."""
+    """This process's place in a process group of `size` > 1 processes (SingleProcess: a world of one)."""
 
     rank: int
     size: int
@@ -71,6 +77,13 @@ class World:
         return self.rank == 0
 
     # ----- training ---------------------------------------------------------------------------
+    def batches(self, arrays: dict[str, np.ndarray], batch_size: int, *, drop_remainder: bool) -> Batches:
+        """`arrays` on this process's device: its share of global batches of size * batch_size rows (batch_size rows a process)."""
+        samples = len(next(iter(arrays.values())))
+        if samples < self.size:
+            raise DataError(f"{samples} sample(s) cannot be shared by {self.size} processes: give more data or fewer processes")
+        return Batches(arrays, batch_size * self.size, self.device, drop_remainder=drop_remainder, shard=(self.rank, self.size))
+
     def data_parallel(self, engine: Engine, batches: Batches) -> None:
         """Wrap the engine's module in DistributedDataParallel (a collective: every process calls it).
 
@@ -120,6 +133,15 @@ class World:
         dist.all_gather_object(states, own)
         return states
 
+    def checkpoint_rng(self) -> dict[str, Any]:
+        """A checkpoint's entries for the random streams beside process 0's "rng" and "cuda_rng": the number of
+        processes and each one's states (a collective)."""
+        return {"processes": self.size, "process_rng": self.rng_states()}
+
+    def restore_checkpoint_rng(self, state: dict[str, Any]) -> None:
+        """Set this process's random states from a checkpoint: each process its own streams (rank 0's GPU state is not every GPU's)."""
+        self.restore_rng(state["process_rng"])
+
     def restore_rng(self, states: list[Any]) -> None:
         """Set this process's random states from `rng_states()` saved in a checkpoint (CPU-only tensors in older ones)."""
         own = states[self.rank]
@@ -144,6 +166,52 @@ class World:
             dist.destroy_process_group()
 
 
+class SingleProcess(World):
+    """A world of one process: rank 0 of 1, whose collectives do nothing (no process group, no DDP).
+
+    Its checkpoints keep the single-process format: the random states are "rng" and "cuda_rng" alone.
+    The device is resolved when first used, so a bad --device is reported where one process reports it.
+    """
+
+    def __init__(self, device: str | torch.device = "auto"):
+        self.rank, self.size, self.local_rank = 0, 1, 0
+        self._requested = device
+
+    @functools.cached_property
+    def device(self) -> torch.device:  # type: ignore[override]
+        requested = self._requested
+        return requested if isinstance(requested, torch.device) else resolve_device(requested)
+
+    def batches(self, arrays: dict[str, np.ndarray], batch_size: int, *, drop_remainder: bool) -> Batches:
+        return Batches(arrays, batch_size, self.device, drop_remainder=drop_remainder)
+
+    def data_parallel(self, engine: Engine, batches: Batches) -> None:
+        pass  # nothing to all-reduce with
+
+    def sum_metrics(self, engine: Engine) -> None:
+        pass  # this process's totals are all of them
+
+    def rng_states(self) -> list[dict[str, torch.Tensor | None]]:
+        return [{"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}]
+
+    def checkpoint_rng(self) -> dict[str, Any]:
+        return {}  # the checkpoint's "rng" and "cuda_rng" are this process's
+
+    def restore_checkpoint_rng(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["rng"].cpu())
+        if state["cuda_rng"]:
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+
+    def agree(self, error: BaseException | None) -> tuple[int, str] | None:
+        return None if error is None else (0, str(error))
+
+    def barrier(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _weighted_allreduce(batches, bucket):  # no annotations: DDP checks them, and here they would be strings
     """DDP communication hook: sum over processes of each one's gradients times its share of the batch
     (a Future of the bucket's tensor)."""
@@ -157,8 +225,8 @@ def in_launched_process() -> bool:
     return "WORLD_SIZE" in os.environ
 
 
-def from_environment(device: str) -> World | None:
-    """Join the process group torchrun (or `--nproc`) started this process in; None for one process.
+def from_environment(device: str) -> World:
+    """Join the process group torchrun (or `--nproc`) started this process in; SingleProcess(device) for one process.
 
     The backend is gloo on CPU and nccl on CUDA, where process LOCAL_RANK uses GPU LOCAL_RANK.
     """
@@ -167,7 +235,7 @@ def from_environment(device: str) -> World | None:
     except ValueError:
         raise UsageError(f"WORLD_SIZE={os.environ['WORLD_SIZE']!r} is not a number of processes") from None
     if size <= 1:
-        return None
+        return SingleProcess(device)
     missing = [name for name in REQUIRED if name not in os.environ]
     if missing:
         raise UsageError(f"WORLD_SIZE={size} is set but not {', '.join(missing)}: start the processes with torchrun or modelspec train --nproc")

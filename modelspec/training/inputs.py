@@ -1,7 +1,7 @@
 """A run's inputs: the data loaded and checked against the model, sample and class weights, the validation
 split, and the batches of every process (what Keras's data adapter does for `fit`, `evaluate` and `predict`).
 
-    inputs = load_inputs(checked, device, world, force=False)   # DataError listing every problem, before anything is written
+    inputs = load_inputs(checked, world, force=False)           # DataError listing every problem, before anything is written
     inputs.train, inputs.validation                             # Batches (validation: None without validation data)
     inputs.test_batches()                                       # the test data's Batches, made when training finished
 
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from modelspec.checked import CheckedSpec
 from modelspec.data.arrays import ArraySpec
@@ -89,16 +88,12 @@ def _class_weights(checked: CheckedSpec, arrays: dict[str, np.ndarray], n: int) 
     return weights[position.reshape(-1)]
 
 
-def make_batches(checked: CheckedSpec, arrays: dict[str, np.ndarray], batch_size: int, device: torch.device, world: World | None = None) -> Batches:
-    """The batches of `arrays`: this process's share of global batches of world.size * batch_size with several processes."""
+def make_batches(checked: CheckedSpec, arrays: dict[str, np.ndarray], batch_size: int, world: World) -> Batches:
+    """The batches of `arrays` on the world's device: this process's share of global batches of world.size * batch_size."""
     fixed = fixed_batch_size(checked.graph)
     if fixed is not None and batch_size != fixed:
         raise DataError(f"fit.batch_size is {batch_size}, but the model fixes the batch size to {fixed} (batch_input_shape / batch_size)")
-    if world is not None:  # batch_size rows a process: each takes its share of global batches of world.size * batch_size
-        if len(next(iter(arrays.values()))) < world.size:
-            raise DataError(f"{len(next(iter(arrays.values())))} sample(s) cannot be shared by {world.size} processes: give more data or fewer processes")
-        return Batches(arrays, batch_size * world.size, device, drop_remainder=fixed is not None, shard=(world.rank, world.size))
-    return Batches(arrays, batch_size, device, drop_remainder=fixed is not None)
+    return world.batches(arrays, batch_size, drop_remainder=fixed is not None)
 
 
 @dataclass
@@ -109,17 +104,16 @@ class TrainingInputs:
     train: Batches
     validation: Batches | None
     test_arrays: dict[str, np.ndarray] | None
-    device: torch.device
-    world: World | None = None
+    world: World
 
     def test_batches(self) -> Batches | None:
         """The test data's batches (made when needed: after training), or None without test data."""
         if self.test_arrays is None:
             return None
-        return make_batches(self.checked, self.test_arrays, self.checked.spec.fit.batch_size, self.device, self.world)
+        return make_batches(self.checked, self.test_arrays, self.checked.spec.fit.batch_size, self.world)
 
 
-def load_inputs(checked: CheckedSpec, device: torch.device, world: World | None = None, *, force: bool = False) -> TrainingInputs:
+def load_inputs(checked: CheckedSpec, world: World, *, force: bool = False) -> TrainingInputs:
     """Every data source of the spec loaded and checked, weighted and split (DataError before anything is written)."""
     spec = checked.spec
     train = load_arrays(checked, spec.data.train, "train", force=force)
@@ -131,5 +125,5 @@ def load_inputs(checked: CheckedSpec, device: torch.device, world: World | None 
         train, validation = split_validation(train, spec.fit.validation_split)
     test = load_arrays(checked, spec.data.test, "test", force=force) if spec.data.test is not None else None
     batch_size = spec.fit.batch_size
-    return TrainingInputs(checked, make_batches(checked, train, batch_size, device, world),
-                          make_batches(checked, validation, batch_size, device, world) if validation else None, test, device, world)
+    return TrainingInputs(checked, make_batches(checked, train, batch_size, world),
+                          make_batches(checked, validation, batch_size, world) if validation else None, test, world)

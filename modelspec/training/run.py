@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,14 +38,13 @@ from modelspec.resources import check_memory
 from modelspec.training import run_dir as rundir
 from modelspec.training.checkpoint import first_line
 from modelspec.training.device import resolve_device
+from modelspec.training.distributed import SingleProcess, World
 from modelspec.training.engine import Engine
 from modelspec.training.history import last_values, record_epoch
 from modelspec.training.inputs import WEIGHT_KEY, check_trainable, load_arrays, load_inputs, make_batches
 from modelspec.training.run_dir import RunDirectory, RunDirError
 from modelspec.weights import load_weights
 
-if TYPE_CHECKING:  # pragma: no cover
-    from modelspec.training.distributed import World
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (schedulers, containers) during training: handled as Ctrl-C; a command exits 128 + 15."""
@@ -59,13 +58,17 @@ def _step_arrays(engine: Engine, graph: Graph, batch: dict[str, torch.Tensor]):
     return inputs, targets, batch.get(WEIGHT_KEY)
 
 
-def evaluate_batches(engine: Engine, graph: Graph, batches: Batches, world: World | None = None) -> dict[str, float]:
+#: A world of one process where only its size matters (its device is never resolved).
+_ALONE = SingleProcess()
+
+
+def evaluate_batches(engine: Engine, graph: Graph, batches: Batches, world: World = _ALONE) -> dict[str, float]:
+    """Loss and metrics over `batches`, summed over the processes of `world`."""
     engine.reset_metrics()
     engine.reset_states()
     for batch, size in batches.epoch():
         engine.test_step(*_step_arrays(engine, graph, batch), size)
-    if world is not None:
-        world.sum_metrics(engine)  # every process's shard: the totals of all the data
+    world.sum_metrics(engine)  # every process's shard: the totals of all the data
     return engine.logs()
 
 
@@ -167,25 +170,26 @@ class TrainingRun:
                  device: str = "auto", callbacks: list[Callback] = (), overwrite: bool = False, force: bool = False,
                  world: World | None = None):
         self.prepared, self.seed, self.resume, self.overwrite = prepared, seed, resume, overwrite
-        # One of several processes (modelspec.training.distributed): only process 0 writes the run directory.
-        self.world, self.is_main_process = world, world is None or world.is_main
+        # This process's place among the run's processes (modelspec.training.distributed; `device` alone: a
+        # world of one): only process 0 writes the run directory.
+        world = SingleProcess(device) if world is None else world
+        self.world, self.is_main_process = world, world.is_main
         check_memory(prepared.graph, training=True, force=force, batch_size=prepared.spec.fit.batch_size)
         check_trainable(prepared)
         spec = prepared.spec
-        self.device = world.device if world is not None else resolve_device(device)
+        self.device = world.device  # one process: --device resolved here, after the checks above
         # Everything is checked before anything is written.
-        self.inputs = load_inputs(prepared, self.device, world, force=force)
+        self.inputs = load_inputs(prepared, world, force=force)
         self.train, self.validation = self.inputs.train, self.inputs.validation
         path = rundir.choose(run_dir, resume=resume, overwrite=overwrite, name=spec.name, spec_text=self._spec_text())
         identity = {"spec": str(prepared.path), "name": spec.name, "overrides": prepared.overrides, "seed": seed}
         self.directory = RunDirectory(path, resume=resume, overwrite=overwrite, identity=identity,
-                                      processes=world.size if world is not None else None)
+                                      processes=world.size if world.size > 1 else None)  # run.json: no "processes" for one
         self.run_dir, self.checkpoint_path = path, self.directory.checkpoint
         self.shuffle = False if is_stateful(prepared.graph) else spec.fit.shuffle
         self.engine = Engine(prepared.graph, prepared.plan, device=self.device, seed=seed, jit_compile=spec.fit.jit_compile,
                              mixed_precision=spec.fit.mixed_precision)
-        if world is not None:
-            world.seed(seed)
+        world.seed(seed)  # processes 1..N-1: streams of their own
         self.generator = torch.Generator().manual_seed(seed)  # the same permutations in every process
         self.spec_callbacks = [build_callback(config) for config in spec.fit.callbacks]
         self.callbacks = [*self.spec_callbacks, *callbacks]
@@ -213,7 +217,7 @@ class TrainingRun:
         return {name: tensor.detach().clone() for name, tensor in self.engine.module.state_dict().items()}
 
     def _save(self, epochs_done: int) -> None:
-        process_rng = self.world.rng_states() if self.world is not None else None  # a collective: in every process
+        process_rng = self.world.checkpoint_rng()  # a collective: in every process ({} for one process)
         if not self.is_main_process:
             return
         state = {
@@ -227,7 +231,7 @@ class TrainingRun:
             "history": self.history,
             "callbacks": [callback.state_dict() for callback in self.spec_callbacks],
             "stop_reason": self.stop_reason,
-            **({"processes": self.world.size, "process_rng": process_rng} if self.world is not None else {}),
+            **process_rng,
         }
         self.directory.save(epochs_done, state, self.engine.module, self.history)
 
@@ -235,7 +239,7 @@ class TrainingRun:
         """Check checkpoint.pt (its recorded sha256, its archive, every entry) before anything uses it, then load it."""
         path = self.checkpoint_path
         state = self.directory.read_checkpoint(self.engine.module.state_dict(), self.engine.optimizer, len(self.spec_callbacks), self.device)
-        processes, now = state.get("processes", 1), self.world.size if self.world is not None else 1
+        processes, now = state.get("processes", 1), self.world.size
         if processes != now:
             raise UsageError(f"--resume: '{self.run_dir}' was trained with {processes} process(es) (a global batch of {processes} x fit.batch_size) "
                              f"and this run has {now}: resume it with --nproc {processes}")
@@ -249,12 +253,7 @@ class TrainingRun:
         """Put a checked checkpoint's states into the engine, the random generators and the callbacks."""
         self.engine.module.load_state_dict(state["model"])
         self.engine.optimizer.load_state_dict(state["optimizer"])
-        if self.world is not None:  # each process its own streams (rank 0's GPU state is not every GPU's)
-            self.world.restore_rng(state["process_rng"])
-        else:
-            torch.set_rng_state(state["rng"].cpu())
-            if state["cuda_rng"]:
-                torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        self.world.restore_checkpoint_rng(state)  # several processes: each its own streams
         self.generator.set_state(state["shuffle_rng"].cpu())
         self.history = state["history"]
         for callback, callback_state in zip(self.spec_callbacks, state["callbacks"]):
@@ -280,15 +279,15 @@ class TrainingRun:
         steps = min(len(self.train), self.prepared.spec.fit.steps_per_epoch or len(self.train))
         # Only the callbacks that do something per batch are called per batch (Callback.on_batch_end does nothing).
         per_batch = [callback for callback in self.callbacks if getattr(callback.on_batch_end, "__func__", None) is not Callback.on_batch_end]
-        # Several processes: a progress bar shows process 0's running values (the others are not asked).
-        read_logs = self._read_logs if self.world is None else engine.logs
+        # Several processes: a progress bar shows process 0's running values (the others are not asked, and
+        # none stops alone at a non-finite loss mid-epoch).
+        read_logs = self._read_logs if self.world.size == 1 else engine.logs
         train_step, input_names, target_names = engine.train_step, list(graph.inputs), list(engine.losses)
         for step, (batch, size) in enumerate(self.train.epoch(shuffle=self.shuffle, generator=self.generator, steps=steps)):
             train_step([batch[name] for name in input_names], {name: batch[name] for name in target_names}, batch.get(WEIGHT_KEY), size)
             for callback in per_batch:
                 callback.on_batch_end(epoch, step, steps, read_logs)
-        if self.world is not None:
-            self.world.sum_metrics(engine)  # the epoch's totals over every process's shard
+        self.world.sum_metrics(engine)  # the epoch's totals over every process's shard
         logs = self._read_logs()
         if self.validation is not None and (epoch + 1) % self.prepared.spec.fit.validation_freq == 0:
             logs.update({f"val_{name}": value for name, value in evaluate_batches(engine, graph, self.validation, self.world).items()})
@@ -321,8 +320,7 @@ class TrainingRun:
             pass
 
     def _fit(self) -> RunResult:
-        if self.world is not None:  # a collective: once process 0 has prepared the run directory
-            self.world.data_parallel(self.engine, self.train)
+        self.world.data_parallel(self.engine, self.train)  # a collective: once process 0 has prepared the run directory
         if not self.resume:
             if self.is_main_process:
                 self.directory.write_spec(self._spec_text())
@@ -402,7 +400,7 @@ def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, d
     source, split = _source(prepared, data, "test", "validation")
     arrays = load_arrays(prepared, source, split)
     engine = _engine_with_weights(prepared, weights, device)
-    batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, engine.device)
+    batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, SingleProcess(engine.device))
     return evaluate_batches(engine, prepared.graph, batches)
 
 
@@ -414,7 +412,7 @@ def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Pa
     source, split = _source(prepared, data)
     arrays = load_arrays(prepared, source, split, targets=False)
     engine = _engine_with_weights(prepared, weights, device)
-    batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, engine.device)
+    batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, SingleProcess(engine.device))
     engine.reset_states()
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in engine.output_names}
     for batch, _ in batches.epoch():
