@@ -32,6 +32,7 @@ def _utf8_overrides(ctx: click.Context, param: click.Parameter, values: tuple[st
 set_option = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_utf8_overrides,
                           help="Override a spec value by dotted path, e.g. fit.epochs=3 (repeatable).")
 
+force_option = click.option("--force", is_flag=True, help="Run even when the model or the data looks too large for this machine's memory.")
 output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 
 

@@ -301,3 +301,32 @@ def test_force_trains_past_a_data_size_refusal(tmp_path, memory):
     assert "--force" in refused.output and not (tmp_path / "refused").exists()
     forced = CliRunner().invoke(main, [*train, str(tmp_path / "forced"), "--force"])
     assert forced.exit_code == 0, forced.output
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_evaluate_and_predict_take_force_as_their_messages_say(tmp_path, memory, command):
+    """A size refusal says '--force tries anyway': evaluate and predict take it too."""
+    from modelspec.torch_build import build_module
+    from modelspec.weights import save_weights
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent("""
+        name: repeat
+        sequential:
+          - {type: Dense, units: 4, input_shape: [3]}
+          - {type: RepeatVector, n: 4096}
+          - {type: Flatten}
+          - {type: Dense, units: 1}
+        compile: {loss: mse}
+        fit: {batch_size: 32}
+    """))
+    save_weights(build_module(check_spec(spec).graph), tmp_path / "w.safetensors")
+    np.savez(tmp_path / "data.npz", x=np.zeros((8, 3), np.float32), y=np.zeros((8, 1), np.float32))
+    arguments = [command, str(spec), "--weights", str(tmp_path / "w.safetensors"), "--data", str(tmp_path / "data.npz")]
+    arguments += ["--output", str(tmp_path / "out.npz")] if command == "predict" else []
+    memory(MiB)  # one batch of activations alone is 32 x 4096 x 4 values x 4 bytes = 2 MiB
+    refused = CliRunner().invoke(main, arguments)
+    assert refused.exit_code == 2 and "--force" in refused.output and "Traceback" not in refused.output, refused.output
+    assert not (tmp_path / "out.npz").exists()
+    forced = CliRunner().invoke(main, [*arguments, "--force"])
+    assert forced.exit_code == 0, forced.output

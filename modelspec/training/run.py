@@ -392,26 +392,26 @@ def _source(prepared: Prepared, data: str | None, *splits: str) -> tuple[Any, st
     raise DataError(f"no data: give --data FILE.npz, or data.{' / data.'.join(splits)} in the spec")
 
 
-def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, device: str = "auto") -> dict[str, float]:
+def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, device: str = "auto", *, force: bool = False) -> dict[str, float]:
     """Loss and metrics of trained weights on --data or the spec's test (else validation) data."""
     if not prepared.plan.outputs or all(o.loss is None for o in prepared.plan.outputs.values()):
         raise SpecError([prepared.located.problem("evaluation needs a loss: add compile: {loss: ...}", ("compile",))])
     resolve_device(device)  # a bad --device before any data is read
     source, split = _source(prepared, data, "test", "validation")
-    arrays = load_arrays(prepared, source, split)
-    engine = _engine_with_weights(prepared, weights, device)
+    arrays = load_arrays(prepared, source, split, force=force)
+    engine = _engine_with_weights(prepared, weights, device, force)
     batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, SingleProcess(engine.device))
     return evaluate_batches(engine, prepared.graph, batches)
 
 
-def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Path, device: str = "auto") -> dict[str, np.ndarray]:
+def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Path, device: str = "auto", *, force: bool = False) -> dict[str, np.ndarray]:
     """Outputs for --data's inputs, saved to `output` (.npz, arrays named after the outputs; `y` for a sequential model)."""
     if not str(output).lower().endswith(".npz"):
         raise DataError(f"--output '{output}': expected a file name ending in .npz")
     resolve_device(device)
     source, split = _source(prepared, data)
-    arrays = load_arrays(prepared, source, split, targets=False)
-    engine = _engine_with_weights(prepared, weights, device)
+    arrays = load_arrays(prepared, source, split, targets=False, force=force)
+    engine = _engine_with_weights(prepared, weights, device, force)
     batches = make_batches(prepared, arrays, prepared.spec.fit.batch_size, SingleProcess(engine.device))
     engine.reset_states()
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in engine.output_names}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from modelspec_cli.console import reports_errors, stdout
-from modelspec_cli.options import device_option, plugins_option, set_option
+from modelspec_cli.options import device_option, force_option, plugins_option, set_option
 
 
 @click.command()
@@ -15,13 +15,14 @@ from modelspec_cli.options import device_option, plugins_option, set_option
 @click.option("--output", required=True, type=click.Path(dir_okay=False), help="The .npz to write, arrays named after the outputs (y for a sequential model).")
 @set_option
 @device_option
+@force_option
 @plugins_option
 @reports_errors
-def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[str, ...], device: str, allow_plugins: bool) -> None:
+def predict(spec: str, weights: str, data: str, output: str, overrides: tuple[str, ...], device: str, force: bool, allow_plugins: bool) -> None:
     """Run SPEC with trained --weights on --data; save the outputs to --output."""
     from modelspec.checked import check_spec
     from modelspec.training.run import predict as run_predict
 
-    results = run_predict(check_spec(spec, overrides, allow_plugins=allow_plugins), weights, data, output, device)
+    results = run_predict(check_spec(spec, overrides, allow_plugins=allow_plugins), weights, data, output, device, force=force)
     shapes = ", ".join(f"{name} {tuple(array.shape)}" for name, array in results.items())
     stdout.print(f"wrote {output}: {shapes}", markup=False)
