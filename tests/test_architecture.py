@@ -25,7 +25,7 @@ PACKAGES = {"modelspec": ROOT / "modelspec", "modelspec_cli": ROOT / "modelspec_
 #: Modules that make up the torch-free stages and the config side of each concept.
 TORCH_FREE = [
     "modelspec.source", "modelspec.validate", "modelspec.spec", "modelspec.graph", "modelspec.plan", "modelspec.checked",
-    "modelspec.summary", "modelspec.resources", "modelspec.diagram", "modelspec.catalog", "modelspec.schema",
+    "modelspec.summary", "modelspec.resources", "modelspec.diagram", "modelspec.catalog", "modelspec.schema", "modelspec.schema.messages",
     "modelspec.losses", "modelspec.losses.config", "modelspec.metrics", "modelspec.metrics.config",
     "modelspec.optimizers", "modelspec.optimizers.config", "modelspec.regularizers", "modelspec.regularizers.config",
     "modelspec.callbacks", "modelspec.callbacks.config", "modelspec.data.config", "modelspec.data.arrays",
