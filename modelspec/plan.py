@@ -25,7 +25,7 @@ from modelspec.errors import Problem, SpecError, did_you_mean, format_choices
 from modelspec.graph import Graph, fixed_batch_size
 from modelspec.layers import Shape
 from modelspec.losses import LABEL_KINDS, loss_config
-from modelspec.metrics import metric_config
+from modelspec.metrics import label_problem, metric_config
 from modelspec.optimizers import optimizer_config
 from modelspec.source import Located
 from modelspec.spec import Spec
@@ -130,6 +130,7 @@ def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
         if compile_.metrics is not None:
             for name, metrics in _per_output(compile_.metrics, outputs, "metrics", located, problems).items():
                 plans[name].metrics = [metric_config(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
+                problems += _metric_label_problems(plans[name], compile_.metrics, located)
     if problems:
         raise SpecError(problems)
     fit, data = spec.fit, spec.data
@@ -141,6 +142,18 @@ def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
     if fit.callbacks:
         _check_callbacks(plan, fit, located)
     return plan
+
+
+def _metric_label_problems(output: OutputPlan, written: Any, located: Located) -> list[Problem]:
+    """A metric that cannot be computed on the labels the output's loss takes, located at the metric."""
+    metrics = written.get(output.name) if isinstance(written, dict) else written
+    found = []
+    for index, metric in enumerate(output.metrics):
+        message = label_problem(metric, output.loss.type if output.loss is not None else None, output.name, output.shape)
+        if message is not None:
+            where = (*((output.name,) if isinstance(written, dict) else ()), *((index,) if isinstance(metrics, list) else ()))
+            found.append(located.problem(message, ("compile", "metrics", *where)))
+    return found
 
 
 def _check_fit(spec: Spec, graph: Graph, plan: TrainingPlan, located: Located) -> list[Problem]:

@@ -32,6 +32,7 @@ from modelspec.metrics.config import (
     PlainMetric,
     PrecisionRecall,
     TopKAccuracy,
+    label_problem,
     metric_config,
     metric_name,
     resolve_accuracy,
@@ -41,5 +42,5 @@ __all__ = [
     "AUC", "METRICS", "METRIC_ALIASES", "METRIC_NAMES",
     "AccuracyType", "BinaryAccuracy", "MetricConfig", "MetricKind", "MetricName", "MetricSpec", "PlainMetric",
     "PrecisionRecall", "TopKAccuracy",
-    "metric_config", "metric_name", "resolve_accuracy",
+    "label_problem", "metric_config", "metric_name", "resolve_accuracy",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -85,12 +85,19 @@ class MetricKind:
     per-sample function (y_true, y_pred, **arguments) -> values, averaged with the sample weights,
     whose keyword arguments are the config's fields but `type` and `name`. None: no implementation
     of its own ("accuracy" resolves to another metric, see resolve_accuracy).
+
+    `labels` is the labels it can be computed on: "ids" (class ids, one rank below the prediction),
+    "shaped" (shaped like the prediction: one-hot, binary, multi-label), None (either: class ids are
+    compared with every column, as Keras 3 does for ids shaped (n, 1)). `instead` is the metric to
+    use for the other kind of labels, for the message refusing it.
     """
 
     name: str
     config: type[StrictModel] | None = None
     aliases: tuple[str, ...] = ()
     runtime: str | None = ""
+    labels: Literal["ids", "shaped"] | None = None
+    instead: str | None = None
 
     def __post_init__(self) -> None:
         if self.runtime is not None:
@@ -106,16 +113,16 @@ class MetricKind:
 #: Every metric. The order of the classes' first entries is the schema's.
 METRICS: dict[str, MetricKind] = {kind.name: kind for kind in (
     MetricKind("accuracy", aliases=("acc",), runtime=None),
-    MetricKind("categorical_accuracy"),
-    MetricKind("sparse_categorical_accuracy"),
+    MetricKind("categorical_accuracy", labels="shaped", instead="sparse_categorical_accuracy"),
+    MetricKind("sparse_categorical_accuracy", labels="ids", instead="categorical_accuracy"),
     MetricKind("mean_squared_error", aliases=("mse",)),
     MetricKind("mean_absolute_error", aliases=("mae",)),
     MetricKind("binary_accuracy", BinaryAccuracy),
-    MetricKind("top_k_categorical_accuracy", TopKAccuracy),
-    MetricKind("sparse_top_k_categorical_accuracy", TopKAccuracy),
-    MetricKind("precision", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric"),
-    MetricKind("recall", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric"),
-    MetricKind("auc", AUC, runtime=f"{RUNTIME}:AUCMetric"),
+    MetricKind("top_k_categorical_accuracy", TopKAccuracy, labels="shaped", instead="sparse_top_k_categorical_accuracy"),
+    MetricKind("sparse_top_k_categorical_accuracy", TopKAccuracy, labels="ids", instead="top_k_categorical_accuracy"),
+    MetricKind("precision", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric", labels="shaped"),
+    MetricKind("recall", PrecisionRecall, runtime=f"{RUNTIME}:PrecisionRecallMetric", labels="shaped"),
+    MetricKind("auc", AUC, runtime=f"{RUNTIME}:AUCMetric", labels="shaped"),
 )}
 
 #: Every name a spec may use, aliases included.
@@ -192,3 +199,31 @@ def resolve_accuracy(loss_name: str | None, output_shape: Sequence[Dimension]) -
     if LABEL_KINDS.get(LOSS_ALIASES.get(loss_name or "", loss_name or "")) == "sparse":
         return "sparse_categorical_accuracy"
     return "categorical_accuracy"
+
+
+
+#: The two kinds of labels a metric may need, in words, and the losses that take them.
+_LABELS = {"ids": ("class ids", "sparse_categorical_crossentropy"),
+           "shaped": ("labels shaped like the output (one-hot, binary or multi-label)", "categorical_crossentropy or binary_crossentropy")}
+
+
+def label_problem(config: MetricConfig, loss_name: str | None, output: str, shape: Sequence[Dimension]) -> str | None:
+    """Why metric `config` cannot be computed on the labels that output `output` (of `shape`) is trained on
+    with loss `loss_name`; None when it can (or without a loss: no labels).
+
+    Keras 3 ends such a fit with a shape error, or reports a meaningless value (categorical_accuracy on
+    class ids); the spec shows it, so it is refused at validation:
+
+        metrics: [categorical_accuracy]   # with loss: sparse_categorical_crossentropy -> use sparse_categorical_accuracy
+    """
+    kind = METRICS.get(config.type)
+    loss = LOSS_ALIASES.get(loss_name or "", loss_name)
+    given = "ids" if LABEL_KINDS.get(loss or "") == "sparse" else "shaped"
+    if kind is None or kind.labels in (None, given) or loss is None:
+        return None
+    needed, takes = _LABELS[kind.labels]
+    picks = " (or accuracy, which picks it)" if kind.instead in get_args(AccuracyType) else ""
+    instead = f"use {kind.instead}{picks}" if kind.instead else f"train this output with {takes} to use it"
+    shown = ", ".join("None" if d is None else str(d) for d in shape)
+    return (f"metric '{config.name}' needs {needed}, but output '{output}' ({shown}) is trained with {loss}, "
+            f"which takes {_LABELS[given][0]}: {instead}")

@@ -156,8 +156,16 @@ class MeanMetricWrapper(Mean):
         super().update(self.fn(y_true.detach(), y_pred.detach()), sample_weight)
 
 
-def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> Tensor:
+def same_rank(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
+    """Keras's rank fix (squeeze_or_expand_to_same_rank); then labels one rank below the prediction (class ids
+    against a softmax) take a last axis of 1 and broadcast against every column: Keras 3's value for the same
+    ids shaped (n, 1) (tf.keras 2 expanded rank-1 labels so; Keras 3 raises a shape error on them)."""
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return (y_true.unsqueeze(-1) if y_true.dim() == y_pred.dim() - 1 else y_true), y_pred
+
+
+def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> Tensor:
+    y_true, y_pred = same_rank(y_true, y_pred)
     predicted = (y_pred > threshold).to(y_true.dtype)
     return (y_true == predicted).to(torch.float32).mean(dim=-1)
 
@@ -191,7 +199,7 @@ def sparse_top_k_categorical_accuracy(y_true: Tensor, y_pred: Tensor, k: int = 5
 def _regression(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
     def metric(y_true: Tensor, y_pred: Tensor) -> Tensor:
         y_pred = y_pred.to(compute_dtype(y_pred))
-        return fn(*squeeze_or_expand_to_same_rank(y_true.to(y_pred.dtype), y_pred))
+        return fn(*same_rank(y_true.to(y_pred.dtype), y_pred))
 
     return metric
 
