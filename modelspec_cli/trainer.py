@@ -54,6 +54,7 @@ def train_here(options: TrainOptions, world: World) -> None:
     """The train command in this process (`world`: its place among the run's processes, a world of one alone)."""
     main_process = world.is_main  # of several processes, process 0 alone prints
     out = (stderr if options.as_json else stdout).real
+    # --quiet: no progress and no callbacks' messages; --json: both on stderr, in order (stdout holds the JSON document alone).
     progress = [] if options.quiet or not main_process else [BarProgress(out) if out.is_terminal else PlainProgress(out)]
 
     def start() -> TrainingRun:
@@ -64,10 +65,12 @@ def train_here(options: TrainOptions, world: World) -> None:
 
     run = start() if world.size == 1 else agreed(world, start)
     if main_process:
-        out.print(f"run directory: {run.run_dir}", markup=False)
+        out.print(f"run directory: {run.run_dir}", markup=False, highlight=False, soft_wrap=True)
     try:
         result = run.fit()
     except KeyboardInterrupt as interrupt:
+        for display in progress:
+            display.close()  # the terminal's cursor back before the message
         if main_process:
             processes = f" --nproc {world.size}" if world.size > 1 else ""
             stderr.print(f"interrupted: continue with  modelspec train {options.spec} --run-dir {run.run_dir}{processes} --resume", markup=False)

@@ -2,7 +2,7 @@
 
     fit:
       callbacks:
-        - {type: EarlyStopping, monitor: val_loss, patience: 3, restore_best_weights: true}
+        - {type: EarlyStopping, monitor: val_loss, patience: 3, restore_best_weights: true, verbose: 1}
         - {type: ModelCheckpoint, save_best_only: true, monitor: val_accuracy}
         - {type: ReduceLROnPlateau, factor: 0.5, patience: 2}
         - {type: LearningRateScheduler, schedule: {type: exponential, decay_rate: 0.9}}
@@ -37,6 +37,8 @@ from modelspec.implementation import check_reference
 from modelspec.run_files import check_inside_run_dir, overlap
 
 Mode = Literal["auto", "min", "max"]
+#: Keras's `verbose` of the callbacks that have one: 0 silent, 1 (or more) a message for what the callback does.
+Verbose = Annotated[NonNegativeInt, Field(description="0: silent; 1: a message when the callback acts (Keras's wording), after the epoch's line.")]
 
 
 class BaseCallback(StrictModel):
@@ -81,6 +83,7 @@ class EarlyStopping(BaseCallback):
     monitor: str = "val_loss"
     min_delta: float = 0.0
     patience: NonNegativeInt = 0
+    verbose: Verbose = 0
     mode: Mode = "auto"
     baseline: float | None = None
     restore_best_weights: bool = False
@@ -143,6 +146,7 @@ class ModelCheckpoint(BaseCallback):
     type: Literal["ModelCheckpoint"]
     filepath: str = Field("best.safetensors", description="File name inside the run directory; may use {epoch}.")
     monitor: str = "val_loss"
+    verbose: Verbose = 0
     save_best_only: bool = False
     mode: Mode = "auto"
     initial_value_threshold: float | None = None
@@ -180,6 +184,7 @@ class ReduceLROnPlateau(BaseCallback):
     monitor: str = "val_loss"
     factor: float = Field(0.1, gt=0.0, lt=1.0)
     patience: NonNegativeInt = 10
+    verbose: Verbose = 0
     mode: Mode = "auto"
     min_delta: float = 1e-4
     cooldown: NonNegativeInt = 0
@@ -234,6 +239,7 @@ class LearningRateScheduler(BaseCallback):
 
     type: Literal["LearningRateScheduler"]
     schedule: EpochSchedule
+    verbose: Verbose = 0
 
 
 @register_callback(f"{_RUNTIME}:CSVLogger")

@@ -7,7 +7,11 @@ continues with the same patience counters and best values as an uninterrupted on
 
 As in Keras, the loop hands each callback, before on_train_begin, `params` (epochs, steps, initial_epoch,
 batch_size, resume) and a narrow `context` (CallbackContext: the model and its weights, the learning rate,
-stop, the run directory, the history of the epochs before), never the run itself.
+stop, the run directory, the history of the epochs before, messages), never the run itself.
+
+With `verbose: 1` (Keras's argument, default 0), EarlyStopping, ModelCheckpoint, ReduceLROnPlateau and
+LearningRateScheduler report Keras's messages (`Epoch 12: early stopping`) through `context.message`; the run hands
+them to every callback's `on_message`, where the CLI's progress display prints them. The library prints nothing.
 """
 
 from __future__ import annotations
@@ -62,12 +66,17 @@ class CallbackContext(Protocol):
     def discard_penalties(self) -> None:
         """Forget the activity penalties that forward passes outside the loop collected."""
 
+    def message(self, text: str) -> None:
+        """Report a message for the user (a callback's verbose output): the run hands it to every callback's on_message."""
+
 
 class Callback:
     """Hooks called by the training loop. `params` and `context` are set (set_context) before on_train_begin."""
 
     params: dict[str, Any]
     context: CallbackContext
+    #: Keras's verbose: above 0, `report` passes messages on to the context.
+    verbose: int = 0
 
     def set_context(self, context: CallbackContext, params: dict[str, Any]) -> None:
         self.context, self.params = context, params
@@ -77,6 +86,13 @@ class Callback:
     def on_batch_end(self, epoch: int, step: int, steps: int, read_logs: Callable[[], dict[str, float]]) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
     def on_train_end(self, logs: dict[str, float]) -> None: ...
+    def on_message(self, text: str) -> None:
+        """A message another callback reported (context.message): the CLI's progress prints it."""
+
+    def report(self, text: str) -> None:
+        """Keras's `io_utils.print_msg` for a callback with `verbose` above 0: through the context, which prints nothing."""
+        if self.verbose > 0:
+            self.context.message(text)
 
     def state_dict(self) -> dict[str, Any]:
         return {}
@@ -97,7 +113,7 @@ def _worst(better: Callable[[float, float], bool]) -> float:
 
 class EarlyStopping(Callback):
     def __init__(self, config: configs.EarlyStopping):
-        self.config = config
+        self.config, self.verbose = config, config.verbose
         self.better = _better(config.mode, config.monitor)
         self.min_delta = abs(config.min_delta) * (1 if self.better(1.0, 0.0) else -1)
         self.wait, self.best, self.best_epoch = 0, _worst(self.better), 0
@@ -133,11 +149,16 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs: dict[str, float]) -> None:
         # Keras 3 restores the best weights when training ends, whether it stopped early or ran all its
         # epochs (a stop restored them already, before model.safetensors was written for that epoch).
-        if self.config.restore_best_weights and self.best_weights is not None and not self.stopped_epoch:
+        if self.stopped_epoch:
+            self.report(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if not self.config.restore_best_weights or self.best_weights is None:
+            return
+        if not self.stopped_epoch:
             self.context.set_weights(self.best_weights)
             self.restored_epoch = self.weights_epoch
             if self.context.is_main_process:  # several processes: process 0 writes
                 save_weights(self.context.model, self.context.run_dir / "model.safetensors")
+        self.report(f"Restoring model weights from the end of the best epoch: {self.weights_epoch + 1}.")
 
     def state_dict(self) -> dict[str, Any]:
         return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch, "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch,
@@ -151,18 +172,24 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     def __init__(self, config: configs.ModelCheckpoint):
-        self.config = config
+        self.config, self.verbose = config, config.verbose
         self.better = _better(config.mode, config.monitor)
         self.best = config.initial_value_threshold if config.initial_value_threshold is not None else _worst(self.better)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if self.config.save_best_only:
-            current = logs.get(self.config.monitor)
-            if current is None or not self.better(current, self.best):
-                return
-            self.best = current
+        monitor, current = self.config.monitor, logs.get(self.config.monitor)
+        if self.config.save_best_only and current is None:
+            return
+        if self.config.save_best_only and not self.better(current, self.best):
+            self.report(f"Epoch {epoch + 1}: {monitor} did not improve from {self.best:.5f}")
+            return
         # After the check above: a val_* field is then formatted only in epochs that validate (the spec's checks allow it only so).
         path = self.context.run_dir / self.config.filepath.format_map({**logs, "epoch": epoch + 1})
+        if self.config.save_best_only:
+            self.report(f"Epoch {epoch + 1}: {monitor} improved from {self.best:.5f} to {current:.5f}, saving model to {path}")
+            self.best = current
+        else:
+            self.report(f"Epoch {epoch + 1}: saving model to {path}")
         if self.context.is_main_process:
             save_weights(self.context.model, path)
 
@@ -173,9 +200,14 @@ class ModelCheckpoint(Callback):
         self.best = state["best"]
 
 
+def _shown_rate(value: float) -> str:
+    """A learning rate in a message: Python's shortest form, float noise rounded off (0.0001, not 0.00010000000000000002)."""
+    return str(float(f"{value:.12g}"))
+
+
 class ReduceLROnPlateau(Callback):
     def __init__(self, config: configs.ReduceLROnPlateau):
-        self.config = config
+        self.config, self.verbose = config, config.verbose
         better = _better(config.mode, config.monitor)
         maximise = better(1.0, 0.0)
         self.improves = (lambda a, b: a > b + config.min_delta) if maximise else (lambda a, b: a < b - config.min_delta)
@@ -199,6 +231,7 @@ class ReduceLROnPlateau(Callback):
                 if old > self.config.min_lr:
                     context.learning_rate = max(old * self.config.factor, self.config.min_lr)
                     self.cooldown_counter, self.wait = self.config.cooldown, 0
+                    self.report(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {_shown_rate(context.learning_rate)}.")
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
@@ -222,13 +255,14 @@ def epoch_learning_rate(schedule: Any, epoch: int, initial: float) -> float:
 
 class LearningRateScheduler(Callback):
     def __init__(self, config: configs.LearningRateScheduler):
-        self.config = config
+        self.config, self.verbose = config, config.verbose
         self.initial: float | None = None
 
     def on_epoch_begin(self, epoch: int) -> None:
         if self.initial is None:
             self.initial = self.context.learning_rate
         self.context.learning_rate = epoch_learning_rate(self.config.schedule, epoch, self.initial)
+        self.report(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {_shown_rate(self.context.learning_rate)}.")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         logs["learning_rate"] = self.context.learning_rate

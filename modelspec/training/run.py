@@ -143,6 +143,10 @@ class RunContext:
     def discard_penalties(self) -> None:
         self._run.engine.regularization.clear()
 
+    def message(self, text: str) -> None:
+        for callback in self._run.callbacks:  # the CLI's progress among them prints it
+            callback.on_message(text)
+
 
 @dataclass
 class RunResult:
