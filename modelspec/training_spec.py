@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
-from modelspec.data.config import DataSource
+from modelspec.data.config import DataColumns, DataSource, bind_columns
 from modelspec.losses import LossSpec
 from modelspec.metrics import MetricSpec
 from modelspec.optimizers import OptimizerSpec
@@ -95,3 +95,10 @@ class DataConfig(StrictModel):
     train: DataSource | None = None
     validation: DataSource | None = None
     test: DataSource | None = None
+    columns: DataColumns | None = Field(None, description="Table sources: an input or output name -> its column, or a list of "
+                                        "columns stacked as one feature vector, in order. Default: the column of the same name.")
+
+    @model_validator(mode="after")
+    def _tables_read_columns(self) -> DataConfig:
+        bind_columns(self.columns, self.train, self.validation, self.test)  # data.columns applies to every split
+        return self

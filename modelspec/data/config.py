@@ -4,6 +4,8 @@
     train: {x: {image: x.npy, meta: m.csv}, y: {label: y.npz:label}}
     train: {dataset: digits}
     train: {synthetic: {samples: 256, seed: 0}}
+    train: {table: income/train.csv}      # .csv .tsv .jsonl (also .gz), .parquet, .arrow / .feather
+    columns: {numeric: [age, hours-per-week], label: income}   # data.columns: input/output -> table columns
 
 Each form is registered once, with `data_source`: its tag in the union, its schema, how a YAML
 value is recognised as it (a string, or a mapping holding a key) and the function that reads it
@@ -17,16 +19,22 @@ Reading the arrays is modelspec.data.loading's job, checking them modelspec.data
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import AfterValidator, Discriminator, Field, Tag
+from pydantic import AfterValidator, Discriminator, Field, PrivateAttr, Tag
 
 from modelspec.config import Identifier, NonNegativeInt, PositiveInt, StrictModel
 
 FILE_SUFFIXES = (".npy", ".npz", ".csv", ".csv.gz")
+#: The files `{table: ...}` reads, by format: text formats with a header (csv, tsv) or one object a line (jsonl),
+#: each also gzip-compressed (.gz), and the columnar formats (Parquet; Arrow IPC, whose files are memory-mapped).
+TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow"}
+#: Text formats may be compressed as `.gz` (read as they are decompressed).
+COMPRESSED_TABLE_FORMATS = ("csv", "tsv", "jsonl")
 
 
 def split_key(text: str) -> tuple[str, str | None]:
@@ -54,6 +62,36 @@ def _check_npz(text: str) -> str:
 FilePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_file)]
 #: An `.npz` archive holding every array, relative to the spec file.
 NpzPath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_npz)]
+
+
+def table_format(text: str) -> tuple[str, bool] | None:
+    """(format, gzip-compressed) of a table file's name: 'a/train.csv.gz' -> ('csv', True); None for any other name."""
+    lower = text.lower()
+    compressed = lower.endswith(".gz")
+    stem = lower[:-3] if compressed else lower
+    for suffix, fmt in TABLE_FORMATS.items():
+        if stem.endswith(suffix) and (not compressed or fmt in COMPRESSED_TABLE_FORMATS):
+            return fmt, compressed
+    return None
+
+
+def _table_suffixes() -> str:
+    plain = ", ".join(TABLE_FORMATS)
+    return f"{plain} (.csv, .tsv and .jsonl also as .gz)"
+
+
+def _check_table(text: str) -> str:
+    if table_format(text) is None:
+        raise ValueError(f"'{text}' is not a table file: expected a name ending in {_table_suffixes()}")
+    return text
+
+
+#: A table file (`.csv`, `.tsv` with a header row; `.jsonl`; `.parquet`; `.arrow`), relative to the spec file.
+TablePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_check_table)]
+#: A table column's name, as its header writes it (any text: `hours-per-week`).
+ColumnName = Annotated[str, Field(min_length=1, max_length=1024)]
+#: `data.columns`: an input or output name -> its column, or a list of columns stacked as one feature vector.
+DataColumns = dict[Identifier, ColumnName | Annotated[list[ColumnName], Field(min_length=1)]]
 
 
 def _array_files_tag(value: Any) -> str | None:
@@ -181,6 +219,61 @@ class SyntheticSource(StrictModel):
 
     synthetic: SyntheticOptions = Field(description="Floats in [0, 1), integers below each input's bound, labels valid for the loss.")
 
+
+@data_source(form="{table: FILE.csv}", reader="modelspec.data.sources.table:read", key="table")
+class TableSource(StrictModel):
+    """Columns of a table file, by input and output name (`data.columns` maps names to columns):
+    `{table: income/train.csv}`; .csv and .tsv have a header row, extra columns are ignored."""
+
+    table: TablePath = Field(description="A .csv or .tsv with a header row, .jsonl, .parquet or .arrow/.feather file; "
+                                         ".csv, .tsv and .jsonl may be .gz. Relative to the spec.")
+    #: data.columns, given by the data section (`bind_columns`) or by whoever makes the source (predict --data).
+    _columns: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    def columns_of(self, name: str) -> list[str]:
+        """The columns an input or output reads: data.columns' entry, else the column of the same name."""
+        return self._columns.get(name, [name])
+
+    @property
+    def mapped(self) -> set[str]:
+        """The input and output names data.columns maps to columns (the others read the column of their name)."""
+        return set(self._columns)
+
+    def with_columns(self, columns: DataColumns | None) -> TableSource:
+        """This source reading `columns` (data.columns: a name -> a column or a list of columns)."""
+        self._columns = {name: [given] if isinstance(given, str) else list(given) for name, given in (columns or {}).items()}
+        return self
+
+
+def bind_columns(columns: DataColumns | None, *sources: Any) -> None:
+    """Give data.columns to every `{table: ...}` source among `sources` (the data section's splits)."""
+    for source in sources:
+        if isinstance(source, TableSource):
+            source.with_columns(columns)
+
+
+def column_problems(columns: DataColumns, inputs: dict[str, tuple], outputs: dict[str, tuple]) -> list[tuple[str, tuple]]:
+    """(message, path under data.columns) for each entry naming no input or output of the model, or listing a
+    number of columns that cannot make its shape (a list is stacked as one row of that input's values)."""
+    from modelspec.errors import did_you_mean, format_choices  # the error path only
+
+    names = {**inputs, **outputs}
+    found = []
+    for name, given in columns.items():
+        if name not in names:
+            message = f"data.columns: '{name}' is not an input or output of the model (it has {format_choices(names)}){did_you_mean(name, names)}"
+            found.append((message, (name,)))
+            continue
+        dims = tuple(names[name][1:])
+        listed = [given] if isinstance(given, str) else given
+        values = math.prod(dims) if all(isinstance(d, int) for d in dims) else None
+        class_ids = name in outputs and len(listed) == 1  # one column of class ids for a one-hot output
+        if values is not None and len(listed) != values and not class_ids:
+            role = "input" if name in inputs else "output"
+            message = (f"data.columns: {role} '{name}' has shape {(None, *dims)}, {values} value(s) a row, but {len(listed)} "
+                       f"column(s) are listed: list {values} columns, stacked in order as its feature vector")
+            found.append((message, (name,)))
+    return found
 
 
 #: The type of `data.train`, `data.validation` and `data.test` (the registered forms).
