@@ -96,3 +96,115 @@ def test_class_ids_metrics_on_one_hot_labels_are_refused_and_nothing_is_written(
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "metric 'sparse_categorical_accuracy' needs class ids" in result.output and "use categorical_accuracy" in result.output
     assert not (tmp_path / "run").exists()
+
+
+# ----- 1. a run directory's spec.yaml runs again, from anywhere -------------------------------------
+ENCODER = """
+name: enc
+sequential:
+  - {type: Dense, units: 5, activation: relu, input_shape: [4]}
+"""
+
+RELOCATED = """
+name: relocated
+inputs: {x: {shape: [4]}}
+layers:
+  - {name: encoder, type: Model, model: {spec: parts/enc.yaml, weights: parts/enc.safetensors}, trainable: false, inputs: x}
+  - {name: out, type: Dense, units: 3, activation: softmax}
+outputs: out
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+fit: {epochs: 1, batch_size: 16, sample_weight: data/w.npy}
+data:
+  train: {x: data/x.npy, y: {out: data/y.npy}}
+  validation: {x: {x: data/all.npz:x}, y: data/all.npz:out}
+  test: data/test.npz
+"""
+
+
+def relocated_project(tmp_path):
+    """proj/spec.yaml with its data in proj/data/ and a model it calls in proj/parts/."""
+    from modelspec.checked import check_spec
+    from modelspec.torch_build import build_module
+    from modelspec.weights import save_weights
+
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    (proj / "parts").mkdir()
+    encoder = write(proj / "parts", ENCODER, "enc.yaml")
+    save_weights(build_module(check_spec(encoder).graph), proj / "parts" / "enc.safetensors")
+    x, y = RNG.random((48, 4), dtype=np.float32), RNG.integers(0, 3, size=48)
+    np.save(proj / "data" / "x.npy", x)
+    np.save(proj / "data" / "y.npy", y)
+    np.save(proj / "data" / "w.npy", np.ones(48, dtype=np.float32))
+    np.savez(proj / "data" / "all.npz", x=x[:16], out=y[:16])
+    np.savez(proj / "data" / "test.npz", x=x[16:], out=y[16:])
+    return write(proj, RELOCATED)
+
+
+def test_a_run_directorys_spec_runs_again_from_anywhere(tmp_path, monkeypatch):
+    import json
+
+    spec = relocated_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    trained = cli("train", "proj/spec.yaml", "--run-dir", "runs/r1", "--set", "fit.batch_size=8", "--quiet")
+    assert trained.exit_code == 0, trained.output
+    saved = (tmp_path / "runs" / "r1" / "spec.yaml").read_text()
+    assert "../../proj/data/x.npy" in saved and "../../proj/data/all.npz:out" in saved and "../../proj/parts/enc.safetensors" in saved
+    assert "batch_size: 8" in saved and "--set fit.batch_size=8" in saved.splitlines()[0]
+    expected = json.loads(cli("evaluate", str(spec), "--weights", "runs/r1/model.safetensors", "--json").output)
+
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    run = "../runs/r1"
+    for command in (["validate", f"{run}/spec.yaml"], ["summary", f"{run}/spec.yaml"],
+                    ["predict", f"{run}/spec.yaml", "--weights", f"{run}/model.safetensors", "--data", "../proj/data/test.npz", "--output", "p.npz"],
+                    ["train", f"{run}/spec.yaml", "--run-dir", "../runs/r2", "--quiet"]):
+        result = cli(*command)
+        assert result.exit_code == 0, (command, result.output)
+    evaluated = cli("evaluate", f"{run}/spec.yaml", "--weights", f"{run}/model.safetensors", "--json")
+    assert evaluated.exit_code == 0 and json.loads(evaluated.output) == pytest.approx(expected)
+    assert np.load("p.npz")["out"].shape == (32, 3)
+    assert (tmp_path / "runs" / "r2" / "spec.yaml").read_text().split("\n", 3)[3] == saved.split("\n", 3)[3]  # the same paths again
+
+    # --resume, from the spec trained or from the run's own copy
+    resumed = cli("train", f"{run}/spec.yaml", "--resume", "--run-dir", run, "--set", "fit.epochs=2", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    monkeypatch.chdir(tmp_path)
+    resumed = cli("train", "proj/spec.yaml", "--resume", "--run-dir", "runs/r1", "--set", "fit.batch_size=8", "--set", "fit.epochs=3", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert len((tmp_path / "runs" / "r1" / "history.csv").read_text().splitlines()) == 4
+
+
+def test_a_run_written_before_its_paths_were_relative_still_resumes(tmp_path, monkeypatch):
+    relocated_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert cli("train", "proj/spec.yaml", "--run-dir", "runs/r1", "--quiet").exit_code == 0
+    import yaml
+
+    from modelspec.source import load_file
+
+    (tmp_path / "runs" / "r1" / "spec.yaml").write_text(yaml.safe_dump(load_file("proj/spec.yaml").data, sort_keys=False))
+    resumed = cli("train", "proj/spec.yaml", "--resume", "--run-dir", "runs/r1", "--set", "fit.epochs=2", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+
+
+def test_wrapped_models_and_models_sections_have_their_paths_moved(tmp_path):
+    from modelspec.checked import check_spec
+    from modelspec.training.saved_spec import relocated_data
+
+    relocated_project(tmp_path)
+    text = """
+    name: wrapped
+    models:
+      inner: {inputs: {v: {shape: [4]}}, layers: [{name: m, type: Model, model: {spec: parts/enc.yaml}, inputs: v}], outputs: m}
+    inputs: {x: {shape: [2, 4]}}
+    layers:
+      - {name: td, type: TimeDistributed, layer: {type: Model, model: {spec: parts/enc.yaml, weights: parts/enc.safetensors}}, inputs: x}
+      - {name: td2, type: TimeDistributed, layer: {model: inner}, inputs: x}
+    outputs: [td, td2]
+    data: {train: {dataset: digits}, test: /abs/test.npz}
+    """
+    data = relocated_data(check_spec(write(tmp_path / "proj", text, "wrapped.yaml")), tmp_path / "runs" / "r")
+    assert data["layers"][0]["layer"]["model"] == {"spec": "../../proj/parts/enc.yaml", "weights": "../../proj/parts/enc.safetensors"}
+    assert data["models"]["inner"]["layers"][0]["model"] == {"spec": "../../proj/parts/enc.yaml"}
+    assert data["data"] == {"train": {"dataset": "digits"}, "test": "/abs/test.npz"}

@@ -1,7 +1,8 @@
 """Training runs, evaluation and prediction: what `modelspec train/evaluate/predict` do.
 
 A run directory (default `runs/<name>-<timestamp>`) holds, each written atomically:
-- `spec.yaml`: the spec as trained, overrides applied;
+- `spec.yaml`: the spec as trained, overrides applied, its file paths relative to the run directory
+  (modelspec.training.saved_spec), so every command runs it from any working directory;
 - `history.csv`: a row per epoch (Keras's CSVLogger layout), rewritten as each epoch ends;
 - `model.safetensors`: the weights (after the last completed epoch);
 - `checkpoint.pt`: weights, optimizer, epoch, random states and callback states, for --resume;
@@ -25,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from modelspec.callbacks.runtime import Callback, EarlyStopping, build_callback
 from modelspec.checked import CheckedSpec as Prepared
@@ -43,6 +43,7 @@ from modelspec.training.engine import Engine
 from modelspec.training.history import last_values, record_epoch
 from modelspec.training.inputs import WEIGHT_KEY, check_trainable, load_arrays, load_inputs, make_batches
 from modelspec.training.run_dir import RunDirectory, RunDirError
+from modelspec.training.saved_spec import dump, relocated_data, saved_spec_text
 from modelspec.weights import load_weights
 
 
@@ -185,7 +186,7 @@ class TrainingRun:
         # Everything is checked before anything is written.
         self.inputs = load_inputs(prepared, world, force=force)
         self.train, self.validation = self.inputs.train, self.inputs.validation
-        path = rundir.choose(run_dir, resume=resume, overwrite=overwrite, name=spec.name, spec_text=self._spec_text())
+        path = rundir.choose(run_dir, resume=resume, overwrite=overwrite, name=spec.name, spec_texts=self._resumable_texts)
         identity = {"spec": str(prepared.path), "name": spec.name, "overrides": prepared.overrides, "seed": seed}
         self.directory = RunDirectory(path, resume=resume, overwrite=overwrite, identity=identity,
                                       processes=world.size if world.size > 1 else None)  # run.json: no "processes" for one
@@ -209,8 +210,10 @@ class TrainingRun:
         for callback in self.callbacks:
             callback.set_context(context, self.params)
 
-    def _spec_text(self) -> str:
-        return yaml.safe_dump(self.prepared.located.data, sort_keys=False, allow_unicode=True)
+    def _resumable_texts(self, run_dir: Path) -> tuple[str, str]:
+        """The spec.yaml a run of this spec in `run_dir` holds: its paths relative to `run_dir` (or, written
+        before modelspec rewrote them, as in the spec)."""
+        return dump(relocated_data(self.prepared, run_dir)), dump(self.prepared.located.data)
 
     def _status(self, status: str, **extra: Any) -> None:
         if self.is_main_process:
@@ -327,7 +330,7 @@ class TrainingRun:
         self.world.data_parallel(self.engine, self.train)  # a collective: once process 0 has prepared the run directory
         if not self.resume:
             if self.is_main_process:
-                self.directory.write_spec(self._spec_text())
+                self.directory.write_spec(saved_spec_text(self.prepared, self.run_dir))
             self._save(self.start_epoch)  # a resumable starting point, before the first epoch
         self._status("running")
         for callback in self.callbacks:

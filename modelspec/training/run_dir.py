@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,16 +146,17 @@ def default_run_dir(name: str) -> Path:
     return run_dir
 
 
-def choose(run_dir: Path | None, *, resume: bool, overwrite: bool, name: str, spec_text: str) -> Path:
+def choose(run_dir: Path | None, *, resume: bool, overwrite: bool, name: str, spec_texts: Callable[[Path], Sequence[str]]) -> Path:
     """The run directory to train in, checked before anything is written: a run to continue (--resume, with the
-    same spec), a fresh or empty folder, a run to --overwrite, or runs/<name>-<timestamp>."""
+    same spec: its spec.yaml is one of `spec_texts(run_dir)`), a fresh or empty folder, a run to --overwrite, or
+    runs/<name>-<timestamp>."""
     if resume:
         if run_dir is None:
             raise UsageError("--resume needs --run-dir DIR: the directory of the run to continue")
         if not (run_dir / "checkpoint.pt").is_file():
             raise UsageError(f"--resume: '{run_dir}' holds no checkpoint.pt to continue from")
         check_no_links(run_dir)
-        _check_same_spec(run_dir, spec_text)
+        _check_same_spec(run_dir, spec_texts(run_dir))
     elif run_dir is None:
         return default_run_dir(name)
     else:
@@ -163,16 +165,20 @@ def choose(run_dir: Path | None, *, resume: bool, overwrite: bool, name: str, sp
     return run_dir
 
 
-def _check_same_spec(run_dir: Path, spec_text: str) -> None:
+def _without_epochs(text: str) -> Any:
+    data = yaml.safe_load(text)
+    if isinstance(data, dict) and isinstance(data.get("fit"), dict):
+        data["fit"].pop("epochs", None)
+    return data
+
+
+def _check_same_spec(run_dir: Path, spec_texts: Sequence[str]) -> None:
+    """UsageError unless run_dir/spec.yaml is one of `spec_texts` (as data), but for fit.epochs."""
     try:
-        saved = yaml.safe_load((run_dir / "spec.yaml").read_text())
+        saved = _without_epochs((run_dir / "spec.yaml").read_text())
     except (OSError, yaml.YAMLError) as error:
         raise UsageError(f"--resume: cannot read '{run_dir / 'spec.yaml'}': {error}") from None
-    current = yaml.safe_load(spec_text)
-    for data in (saved, current):
-        if isinstance(data, dict) and isinstance(data.get("fit"), dict):
-            data["fit"].pop("epochs", None)
-    if saved != current:
+    if all(saved != _without_epochs(text) for text in spec_texts):
         raise UsageError(f"--resume: the spec (with its --set overrides) differs from the one '{run_dir}' was started with; only fit.epochs may change")
 
 
