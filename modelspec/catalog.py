@@ -19,7 +19,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from modelspec.errors import UsageError, did_you_mean
+from modelspec import keras_names
+from modelspec.errors import UsageError, quote, unknown_hint
 
 #: Catalog order of the families (the README's table); others come after, alphabetically.
 FAMILIES = ("core", "activation", "convolution", "pooling", "recurrent", "normalization", "regularization",
@@ -89,7 +90,8 @@ def find_layer(name: str) -> str:
     folded = [type_name for type_name in layers if type_name.lower() == name.lower()]
     if len(folded) == 1:
         return folded[0]
-    raise UsageError(f"unknown layer type '{name}'{did_you_mean(name, layers)}: `modelspec layers` lists them all")
+    hint = unknown_hint(name, layers, keras_names.LAYERS, "layer")
+    raise UsageError(f"unknown layer type {quote(name)}{hint}; `modelspec layers` lists the {len(layers)} it has")
 
 
 # ----- argument types as short text ------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -60,11 +60,56 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close.
+
+    A choice two swapped letters away comes first: 'adma' -> 'adam', not 'adamax'."""
     import difflib  # only on the error path
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {quote(close[0])}?)" if close else ""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=0.6)
+    swapped = [c for c in close if _swapped(str(word), c)]
+    best = (swapped or close)[:1]
+    return f" (did you mean {quote(best[0])}?)" if best else ""
+
+
+def _swapped(word: str, choice: str) -> bool:
+    """Whether `choice` is `word` with two neighbouring letters swapped."""
+    if len(word) != len(choice):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(word, choice)) if a != b]
+    return len(differ) == 2 and differ[1] == differ[0] + 1 and sorted(word[i] for i in differ) == sorted(choice[i] for i in differ)
+
+
+def unknown_hint(word: str, choices: Iterable[str], keras: Mapping[str, str], what: str) -> str:
+    """How an "unknown <what> 'word'" message ends: modelspec's name for what Keras calls `word`, a note
+    that Keras has it and modelspec does not, or else the usual did-you-mean.
+
+    `keras` maps Keras's public names to the class (or function) each is (modelspec.keras_names).
+    Names compare without case and underscores ('MeanSquaredError' is 'mean_squared_error').
+
+        unknown_hint("MaxPool2D", layers, LAYERS, "layer")       # " (did you mean 'MaxPooling2D'?)": Keras's alias
+        unknown_hint("Normalization", layers, LAYERS, "layer")   # ": Keras has this layer but modelspec does not (yet)"
+        unknown_hint("LSTMCell", layers, LAYERS, "layer")        # ": Keras has ... (yet); did you mean 'LSTM'?"
+        unknown_hint("Dence", layers, LAYERS, "layer")           # " (did you mean 'Dense'?)"
+    """
+    choices = [str(c) for c in choices]
+    target = keras_class(word, keras)
+    if target is None:
+        return did_you_mean(word, choices)
+    aliases = {_folded(name) for name, same in keras.items() if same == target} | {_folded(target)}
+    ours = [c for c in choices if _folded(c) in aliases]
+    if ours:
+        return f" (did you mean {quote(ours[0])}?)"
+    shorter = [c for c in choices if str(word).startswith(c)]  # LSTMCell -> LSTM, InputLayer -> Input
+    return f": Keras has this {what} but modelspec does not (yet)" + (f"; did you mean {quote(max(shorter, key=len))}?" if shorter else "")
+
+
+def keras_class(word: str, keras: Mapping[str, str]) -> str | None:
+    """The Keras class (or function) that `word` names in `keras` (case and underscores aside), else None."""
+    return {_folded(name): same for name, same in keras.items()}.get(_folded(str(word)))
+
+
+def _folded(name: str) -> str:
+    return name.replace("_", "").lower()
 
 
 def format_choices(choices: Iterable[str], limit: int = 12) -> str:
