@@ -29,7 +29,7 @@ from modelspec.metrics import label_problem, metric_config
 from modelspec.optimizers import optimizer_config
 from modelspec.source import Located
 from modelspec.spec import Spec
-from modelspec.training_spec import FitConfig
+from modelspec.training_spec import CompileConfig, FitConfig
 
 
 @dataclass
@@ -116,38 +116,61 @@ def _per_output(value: Any, outputs: list[str], key: str, located: Located, prob
 def plan_training(spec: Spec, graph: Graph, located: Located) -> TrainingPlan:
     """The training plan of a validated spec; SpecError (located) when compile names unknown outputs, or a
     callback reads a name training does not log or writes where another one does."""
-    compile_ = spec.compile
-    outputs = list(graph.outputs)
-    problems: list[Problem] = []
-    plans = {name: OutputPlan(name, graph.output_shapes[name]) for name in outputs}
-    if compile_ is not None:
-        if compile_.loss is not None:
-            for name, loss in _per_output(compile_.loss, outputs, "loss", located, problems).items():
-                plans[name].loss = loss_config(loss)
-        if compile_.loss_weights is not None:
-            for name, weight in _per_output(compile_.loss_weights, outputs, "loss_weights", located, problems).items():
-                plans[name].loss_weight = float(weight)
-        if compile_.metrics is not None:
-            for name, metrics in _per_output(compile_.metrics, outputs, "metrics", located, problems).items():
-                plans[name].metrics = [metric_config(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
-                problems += _metric_label_problems(plans[name], compile_.metrics, located)
-    if problems:
+    plan, problems = plan_parts(spec, graph, located)
+    if problems or plan is None:
         raise SpecError(problems)
-    fit, data = spec.fit, spec.data
-    validation = fit.validation_split > 0 or data is not None and data.validation is not None
-    plan = TrainingPlan(optimizer_config(compile_.optimizer if compile_ is not None else "rmsprop"), plans, _input_bounds(graph), validation)
-    problems = _check_fit(spec, graph, plan, located)
-    if problems:
-        raise SpecError(problems)
-    if fit.callbacks:
-        _check_callbacks(plan, fit, located)
     return plan
+
+
+def plan_parts(spec: Spec, graph: Graph, located: Located, unknown: frozenset[tuple] = frozenset()) -> tuple[TrainingPlan | None, list[Problem]]:
+    """The training plan and every problem it shows, of what is known: a check that reads a section that failed
+    validation (`("compile",)`, `("fit",)` or `("data",)` in `unknown`, from modelspec.validate) or a shape
+    that is unknown (None: a layer that failed) is skipped, so that one mistake is reported once. The plan
+    is None when anything is unknown or wrong."""
+    outputs = {name: OutputPlan(name, graph.output_shapes[name]) for name in graph.outputs}
+    plan = TrainingPlan(None, outputs, _input_bounds(graph), _validation(spec))
+    problems = _assign_compile(spec.compile, outputs, located) if ("compile",) not in unknown else []
+    compiled = ("compile",) not in unknown and not problems  # each output's loss and metrics are known
+    if ("fit",) not in unknown:
+        problems += _check_fit(spec, graph, plan, located, trained_known=compiled)
+        if spec.fit.callbacks and compiled and ("data",) not in unknown:
+            problems += _check_callbacks(plan, spec.fit, located)
+    if problems or unknown:
+        return None, problems
+    plan.optimizer = optimizer_config(spec.compile.optimizer if spec.compile is not None else "rmsprop")
+    return plan, []
+
+
+def _validation(spec: Spec) -> bool:
+    """Whether training validates (fit.validation_split or data.validation): val_* names are logged."""
+    return spec.fit.validation_split > 0 or spec.data is not None and spec.data.validation is not None
+
+
+def _assign_compile(compile_: CompileConfig | None, plans: dict[str, OutputPlan], located: Located) -> list[Problem]:
+    """Give each output its loss, loss weight and metrics from the compile section (Keras's rules); the problems."""
+    problems: list[Problem] = []
+    if compile_ is None:
+        return problems
+    outputs = list(plans)
+    if compile_.loss is not None:
+        for name, loss in _per_output(compile_.loss, outputs, "loss", located, problems).items():
+            plans[name].loss = loss_config(loss)
+    if compile_.loss_weights is not None:
+        for name, weight in _per_output(compile_.loss_weights, outputs, "loss_weights", located, problems).items():
+            plans[name].loss_weight = float(weight)
+    if compile_.metrics is not None:
+        for name, metrics in _per_output(compile_.metrics, outputs, "metrics", located, problems).items():
+            plans[name].metrics = [metric_config(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
+            problems += _metric_label_problems(plans[name], compile_.metrics, located)
+    return problems
 
 
 def _metric_label_problems(output: OutputPlan, written: Any, located: Located) -> list[Problem]:
     """A metric that cannot be computed on the labels the output's loss takes, located at the metric."""
     metrics = written.get(output.name) if isinstance(written, dict) else written
-    found = []
+    found: list[Problem] = []
+    if output.shape is None:  # a layer before it failed: its labels are unknown
+        return found
     for index, metric in enumerate(output.metrics):
         message = label_problem(metric, output.loss.type if output.loss is not None else None, output.name, output.shape)
         if message is not None:
@@ -156,16 +179,17 @@ def _metric_label_problems(output: OutputPlan, written: Any, located: Located) -
     return found
 
 
-def _check_fit(spec: Spec, graph: Graph, plan: TrainingPlan, located: Located) -> list[Problem]:
+def _check_fit(spec: Spec, graph: Graph, plan: TrainingPlan, located: Located, *, trained_known: bool = True) -> list[Problem]:
     """Located problems of the fit section that the graph shows: a batch size the model cannot take
-    (checked when the spec has a fit section), class weights without a single trained output or beyond its classes."""
+    (checked when the spec has a fit section), class weights without a single trained output or beyond its classes
+    (checked when which outputs are trained is known)."""
     fit, problems = spec.fit, []
     fixed = fixed_batch_size(graph)
     if fixed is not None and fit.batch_size != fixed and "fit" in spec.model_fields_set:
         at = ("fit", "batch_size") if "batch_size" in fit.model_fields_set else ("fit",)
         problems.append(located.problem(
             f"fit.batch_size is {fit.batch_size}, but the model fixes the batch size to {fixed} (batch_input_shape / batch_size)", at))
-    if fit.class_weight:
+    if fit.class_weight and trained_known:
         problems += _check_class_weight(plan, fit, located)
     return problems
 
@@ -185,13 +209,12 @@ def _check_class_weight(plan: TrainingPlan, fit: FitConfig, located: Located) ->
     return []
 
 
-def _check_callbacks(plan: TrainingPlan, fit: FitConfig, located: Located) -> None:
-    """SpecError (located) when a callback reads a name training does not log or writes another one's file."""
+def _check_callbacks(plan: TrainingPlan, fit: FitConfig, located: Located) -> list[Problem]:
+    """Located problems of callbacks that read a name training does not log or write another one's file."""
     from modelspec.callbacks.config import check_callbacks  # only for specs with callbacks (their classes are loaded then)
 
     found = check_callbacks(fit.callbacks, plan.logged_names(), validation_freq=fit.validation_freq)
-    if found:
-        raise SpecError([located.problem(message, ("fit", "callbacks", *path)) for message, path in found])
+    return [located.problem(message, ("fit", "callbacks", *path)) for message, path in found]
 
 
 def _input_bounds(graph: Graph) -> dict[str, int]:
