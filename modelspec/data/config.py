@@ -245,6 +245,19 @@ class TableSource(StrictModel):
         return self
 
 
+def file_source(path: str, columns: DataColumns | None = None) -> Any:
+    """The source a command's `--data FILE` names: a `{table: FILE}` reading data.columns for a table file,
+    the path itself for an `.npz` archive, None for any other name."""
+    if table_format(path) is not None:
+        return TableSource.model_validate({"table": path}).with_columns(columns)
+    return path if path.lower().endswith(".npz") else None
+
+
+def file_source_forms() -> str:
+    """The names `--data` takes, for its error message."""
+    return f"an .npz of arrays named after the model's inputs (and outputs), or a table: {_table_suffixes()}"
+
+
 def bind_columns(columns: DataColumns | None, *sources: Any) -> None:
     """Give data.columns to every `{table: ...}` source among `sources` (the data section's splits)."""
     for source in sources:

@@ -30,6 +30,7 @@ import torch
 from modelspec.callbacks.runtime import Callback, EarlyStopping, build_callback
 from modelspec.checked import CheckedSpec as Prepared
 from modelspec.data.batches import Batches
+from modelspec.data.config import file_source, file_source_forms
 from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
 from modelspec.files import atomic_write_stream
 from modelspec.graph import Graph, is_stateful
@@ -389,9 +390,10 @@ def _engine_with_weights(prepared: Prepared, weights: str | Path, device: str, f
 
 def _source(prepared: Prepared, data: str | None, *splits: str) -> tuple[Any, str]:
     if data is not None:
-        if not str(data).lower().endswith(".npz"):
-            raise DataError(f"--data '{data}': expected an .npz file of arrays named after the model's inputs (and outputs)")
-        return str(Path(data).resolve()), "test"
+        source = file_source(str(Path(data).resolve()), prepared.spec.data.columns if prepared.spec.data else None)
+        if source is None:
+            raise DataError(f"--data '{data}': expected {file_source_forms()}")
+        return source, "test"
     for split in splits:
         source = getattr(prepared.spec.data, split, None) if prepared.spec.data else None
         if source is not None:
