@@ -522,7 +522,7 @@ def test_every_registered_source_has_a_reader_and_a_form_in_the_message():
         assert callable(getattr(importlib.import_module(module), name)), kind.reader
     with pytest.raises(ValidationError) as error:
         SOURCE.validate_python(5)
-    assert error.value.errors()[0]["msg"] == "expected an .npz path, {x: ..., y: ...}, {dataset: digits} or {synthetic: {samples: N}}"
+    assert error.value.errors()[0]["msg"] == "expected an .npz path, {x: ..., y: ...}, {dataset: digits}, {table: FILE.csv} or {synthetic: {samples: N}}"
     with pytest.raises(TypeError, match="not a DataSource"):
         load_source({"dataset": "digits"}, MLP, ".", split="train")
 

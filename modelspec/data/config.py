@@ -208,18 +208,6 @@ class DatasetSource(StrictModel):
     )
 
 
-class SyntheticOptions(StrictModel):
-    samples: PositiveInt = Field(128, description="Number of samples.")
-    seed: NonNegativeInt = Field(0, description="Random seed (mixed with the split and array name).")
-
-
-@data_source(form="{synthetic: {samples: N}}", reader="modelspec.data.sources.synthetic:read", key="synthetic")
-class SyntheticSource(StrictModel):
-    """Random arrays shaped like the model's inputs and outputs: `{synthetic: {samples: 256, seed: 0}}`."""
-
-    synthetic: SyntheticOptions = Field(description="Floats in [0, 1), integers below each input's bound, labels valid for the loss.")
-
-
 @data_source(form="{table: FILE.csv}", reader="modelspec.data.sources.table:read", key="table")
 class TableSource(StrictModel):
     """Columns of a table file, by input and output name (`data.columns` maps names to columns):
@@ -243,6 +231,18 @@ class TableSource(StrictModel):
         """This source reading `columns` (data.columns: a name -> a column or a list of columns)."""
         self._columns = {name: [given] if isinstance(given, str) else list(given) for name, given in (columns or {}).items()}
         return self
+
+
+class SyntheticOptions(StrictModel):
+    samples: PositiveInt = Field(128, description="Number of samples.")
+    seed: NonNegativeInt = Field(0, description="Random seed (mixed with the split and array name).")
+
+
+@data_source(form="{synthetic: {samples: N}}", reader="modelspec.data.sources.synthetic:read", key="synthetic")
+class SyntheticSource(StrictModel):
+    """Random arrays shaped like the model's inputs and outputs: `{synthetic: {samples: 256, seed: 0}}`."""
+
+    synthetic: SyntheticOptions = Field(description="Floats in [0, 1), integers below each input's bound, labels valid for the loss.")
 
 
 def file_source(path: str, columns: DataColumns | None = None) -> Any:
