@@ -88,12 +88,13 @@ class UnknownLayer:
     unknown and the nodes it feeds skip their shape checks (one mistake, one problem).
 
     `name` is its valid `name:`, else None; `base` the automatic name's (dense), None when that cannot be
-    known either (a type that is no layer type, an invalid name, a reuse): a reference that names no layer
-    may then mean this one, and is not reported."""
+    known either (a type that is no layer type, an invalid name): a reference that names no layer may then
+    mean this one, and is not reported. `reuse` is the layer a failed `{reuse: NAME}` entry calls again."""
 
     layer_type: str
     name: str | None = None
     base: str | None = None
+    reuse: str | None = None
     inputs: str | list[str] | None = None
     inputs_known: bool = True  # False: `inputs:` is not a reference or a list of them
 
@@ -107,13 +108,14 @@ class UnknownLayer:
         inputs = entry.get("inputs")
         texts = _as_list(inputs) if isinstance(inputs, (str, list)) else []
         readable = inputs is None or isinstance(inputs, (str, list)) and all(isinstance(t, str) and _REFERENCE.match(t) for t in texts)
+        reuse = entry.get("reuse")
         return cls(kind, name if isinstance(name, str) and _NAME.match(name) else None, _automatic_base(kind, entry),
-                   inputs if readable else None, readable)
+                   reuse if isinstance(reuse, str) and _NAME.match(reuse) else None, inputs if readable else None, readable)
 
     @property
     def named(self) -> bool:
-        """Whether its name is known (given, or automatic from a known type)."""
-        return self.name is not None or self.base is not None
+        """Whether its name is known (given, automatic from a known type, or the layer it reuses)."""
+        return self.name is not None or self.base is not None or self.reuse is not None
 
     def default_name(self) -> str:
         return self.base or "unknown_layer"
@@ -412,7 +414,7 @@ class _Resolver:
         return inputs
 
     def make_nodes(self, entries: list, inputs: dict[str, GraphInput], sequential: bool) -> tuple[dict[str, ResolvedLayer], list[Node], set[int]]:
-        """The layers and their nodes in file order, and the ids of the configs whose shapes cannot be inferred."""
+        """The layers and their nodes in file order, and the ids of the configs and nodes whose shapes cannot be inferred."""
         layers: dict[str, ResolvedLayer] = {}
         nodes: list[Node] = []
         broken: set[int] = set()
@@ -420,14 +422,17 @@ class _Resolver:
         taken: set[str] = set(inputs)
         unavailable, counters = taken | explicit, {}  # for automatic names: linear in the number of layers
         for entry, path in entries:
-            if isinstance(entry, Reuse):
-                layer = layers.get(entry.reuse)
+            reused = entry.reuse if isinstance(entry, (Reuse, UnknownLayer)) else None
+            if reused is not None:
+                layer = layers.get(reused)
                 if layer is None:
-                    later = any(isinstance(e, (LayerConfig, UnknownLayer)) and e.name == entry.reuse for e, _ in entries)
-                    hint = " (a layer must be defined before it is reused)" if later else did_you_mean(entry.reuse, layers)
-                    self.problem(f"'reuse: {entry.reuse}' names no layer defined above{hint}", (*path, "reuse"))
+                    later = any(isinstance(e, (LayerConfig, UnknownLayer)) and e.name == reused for e, _ in entries)
+                    hint = " (a layer must be defined before it is reused)" if later else did_you_mean(reused, layers)
+                    self.problem(f"'reuse: {reused}' names no layer defined above{hint}", (*path, "reuse"))
                     continue
                 node = Node(layer, len(layer.nodes), path)
+                if isinstance(entry, UnknownLayer):
+                    broken.add(id(node))  # a call that failed validation: its shapes are unknown
             else:
                 if isinstance(entry, UnknownLayer) or not self.bind_models(entry, path):
                     broken.add(id(entry))
@@ -458,7 +463,7 @@ class _Resolver:
             self.problem(f"the layers form a cycle: {names} (a layer's output cannot feed back into its own input)", cyclic[0].path)
         if infer:
             for node in order:
-                if id(node.layer.config) not in broken:
+                if id(node.layer.config) not in broken and id(node) not in broken:
                     self.infer(node, inputs, layers)
         return order
 
