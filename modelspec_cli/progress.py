@@ -113,7 +113,8 @@ class BarLine:
         self.done, self.steps, self.timing, self.metrics = done, steps, timing, metrics
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
-        bar = ProgressBar(total=max(self.steps, 1), completed=self.done, width=BAR_WIDTH)
+        bar = ProgressBar(total=max(self.steps, 1), completed=self.done, width=BAR_WIDTH, style="white", complete_style="green",
+                          finished_style="green")  # Keras's colours
         drawn = Text.assemble(*((segment.text, segment.style) for segment in console.render(bar, options)))
         drawn.align("left", BAR_WIDTH)
         counter = f"{self.done:>{len(str(self.steps))}}/{self.steps}"

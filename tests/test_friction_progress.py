@@ -25,8 +25,7 @@ from modelspec.callbacks.runtime import EarlyStopping, LearningRateScheduler, Mo
 from modelspec.checked import check_spec
 from modelspec.training.run import TrainingRun
 from modelspec_cli.main import main
-from modelspec_cli import progress as progress_module
-from modelspec_cli.progress import BarProgress, PlainProgress
+from modelspec_cli.progress import BarProgress, PlainProgress, format_eta, format_step_time
 from tests.helpers import SPECS, only_problem, write
 from tests.test_callbacks import PARAMS, FakeContext
 
@@ -123,23 +122,28 @@ def test_terminal_bar_is_one_line_when_it_fits(tmp_path):
 
 @pytest.mark.parametrize("seconds, shown", [(0.0, "0s/step"), (2.4, "2s/step"), (0.0123, "12ms/step"), (5.2e-5, "52us/step")])
 def test_time_per_step_in_keras_units(seconds, shown):
-    assert progress_module.format_step_time(seconds) == shown
+    assert format_step_time(seconds) == shown
 
 
 @pytest.mark.parametrize("seconds, shown", [(7.9, "7s"), (65, "1:05"), (3723, "1:02:03")])
 def test_eta_as_keras_writes_it(seconds, shown):
-    assert progress_module.format_eta(seconds) == shown
+    assert format_eta(seconds) == shown
 
 
 def drive_steps(progress, steps: int) -> tuple[int, float]:
     """An epoch of `steps` quick steps; how often the logs were read (a host synchronisation), and the seconds it took."""
     reads = []
+
+    def read_logs() -> dict[str, float]:
+        reads.append(1)
+        return {"loss": 1.0}
+
     progress.set_context(None, {**PARAMS, "epochs": 1, "steps": steps})
     progress.on_train_begin()
     progress.on_epoch_begin(0)
     started = time.perf_counter()
     for step in range(steps):
-        progress.on_batch_end(0, step, steps, lambda: reads.append(step) or {"loss": 1.0})
+        progress.on_batch_end(0, step, steps, read_logs)
     seconds = time.perf_counter() - started
     progress.on_epoch_end(0, {"loss": 1.0})
     progress.on_train_end({"loss": 1.0})
@@ -248,7 +252,7 @@ CLI_CALLBACKS = ("fit.callbacks=[{{type: EarlyStopping, monitor: loss, mode: max
 
 def test_the_cli_prints_the_messages_after_their_epoch_line(tmp_path):
     run_dir = tmp_path / "run"
-    result = cli("train", SPEC, *sets(["fit.epochs=3", CLI_CALLBACKS.format(v=1)]), "--run-dir", run_dir, "--device", "cpu")
+    result = cli("train", SPEC, *sets(["fit.epochs=3", "fit.steps_per_epoch=8", CLI_CALLBACKS.format(v=1)]), "--run-dir", run_dir, "--device", "cpu")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Epoch 1/3")))
@@ -259,7 +263,7 @@ def test_the_cli_prints_the_messages_after_their_epoch_line(tmp_path):
 
 
 def test_json_sends_the_messages_to_stderr_and_quiet_drops_them(tmp_path):
-    overrides = sets(["fit.epochs=3", CLI_CALLBACKS.format(v=1)])
+    overrides = sets(["fit.epochs=3", "fit.steps_per_epoch=8", CLI_CALLBACKS.format(v=1)])
     as_json = CliRunner().invoke(main, ["train", str(SPEC), *overrides, "--run-dir", str(tmp_path / "a"), "--device", "cpu", "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.stdout)["epochs"] == 2  # stdout: the one JSON document
@@ -269,7 +273,7 @@ def test_json_sends_the_messages_to_stderr_and_quiet_drops_them(tmp_path):
 
 
 def test_verbose_0_prints_no_messages(tmp_path):
-    result = cli("train", SPEC, *sets(["fit.epochs=3", CLI_CALLBACKS.format(v=0)]), "--run-dir", tmp_path / "run", "--device", "cpu")
+    result = cli("train", SPEC, *sets(["fit.epochs=3", "fit.steps_per_epoch=8", CLI_CALLBACKS.format(v=0)]), "--run-dir", tmp_path / "run", "--device", "cpu")
     assert result.exit_code == 0, result.output
     epoch_lines = [line for line in result.output.splitlines() if line.startswith("Epoch")]
     assert len(epoch_lines) == 2 and all(re.match(r"Epoch \d/3 - ", line) for line in epoch_lines), result.output
