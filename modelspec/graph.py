@@ -647,7 +647,7 @@ class _Resolver:
                 layer.weights = {name: Weight(w.shape, w.trainable and config.trainable) for name, w in config.weights(shapes).items()}
         except ShapeError as error:
             node.output_shapes = None
-            received = " and ".join(format_shape(s) for s in shapes)
+            received = " and ".join(f"{name.removesuffix('@0')} {format_shape(s)}" for name, s in zip(node.written, shapes))
             self.problem(f"layer '{layer.name}' ({layer.type}) on {received}: {error}", node.path)
             return
         node.input_shapes = shapes

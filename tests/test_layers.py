@@ -236,10 +236,10 @@ def layer(config: dict) -> LayerConfig:
 @pytest.mark.parametrize(
     "config, inputs, quoted",
     [
-        ({"type": "Add"}, [(None, 10), (None, 4, 4)], ["Add on (None, 10) and (None, 4, 4):"]),
-        ({"type": "Add"}, [(2, 10), (3, 10)], ["(2, 10) and (3, 10)", "batch"]),
-        ({"type": "Concatenate"}, [(None, 3, 4), (None, 5, 6)], ["Concatenate on (None, 3, 4) and (None, 5, 6):"]),
-        ({"type": "Concatenate"}, [(None, 10), (None, 4, 4)], ["Concatenate on (None, 10) and (None, 4, 4):", "rank"]),
+        ({"type": "Add"}, [(None, 10), (None, 4, 4)], ["sizes 10 and 4 differ on the last axis"]),
+        ({"type": "Add"}, [(2, 10), (3, 10)], ["batch sizes 2 and 3 differ"]),
+        ({"type": "Concatenate"}, [(None, 3, 4), (None, 5, 6)], ["sizes 3 and 5 differ on axis 1"]),
+        ({"type": "Concatenate"}, [(None, 10), (None, 4, 4)], ["the ranks differ (2 and 3)"]),
         ({"type": "Concatenate", "axis": 0}, [(None, 10), (None, 4)], ["batch axis"]),
         ({"type": "Reshape", "target_shape": [5, 3]}, [(None, 12)], ["(None, 12)", "(5, 3)"]),
         ({"type": "Reshape", "target_shape": [-1, 5]}, [(None, 12)], ["(None, 12)", "(-1, 5)"]),

@@ -59,6 +59,42 @@ def _first_bad(array: np.ndarray, is_bad) -> tuple[int, tuple[int, ...] | None, 
     return count, first, value
 
 
+def _layout_hint(expected: tuple, received: tuple[int, ...]) -> str:
+    """How to fix an array with as many values per sample as the model takes: transpose when the sizes
+    are the model's in another order (channels first), reshape only where the values keep their order.
+
+        _layout_hint((None, 16, 16, 3), (n, 3, 16, 16))   # " (it looks channels-first; ...: x.transpose(0, 2, 3, 1) in numpy; ...)"
+        _layout_hint((None, 16, 16, 3), (n, 768))         # " (same number of values per sample: reshape it to (None, 16, 16, 3))"
+    """
+    want, have = tuple(expected[1:]), tuple(received[1:])
+    axes = _axes_order(have, want)
+    if axes is not None:
+        numpy = f"x.transpose({', '.join(str(a) for a in (0, *(a + 1 for a in axes)))}) in numpy"
+        if axes == (*range(1, len(want)), 0):
+            return f" (it looks channels-first; the model takes channels last, as Keras does: {numpy}; a reshape would scramble the values)"
+        return f" (the same sizes in another order: {numpy}; a reshape would scramble the values)"
+    if len(have) == 1 or len(want) == 1 or _squeezed(have) == _squeezed(want):
+        return f" (same number of values per sample: reshape it to {shape_text(expected)})"
+    return f" (same number of values per sample: if they are stored in that order, reshape it to {shape_text(expected)})"
+
+
+def _axes_order(have: tuple, want: tuple) -> tuple[int, ...] | None:
+    """The axes of `have` that give `want` (numpy's transpose order), keeping equal sizes in their order; None if no reordering does."""
+    if len(have) != len(want) or have == want or sorted(have) != sorted(want):
+        return None
+    unused = list(range(len(have)))
+    order = []
+    for size in want:
+        axis = next(a for a in unused if have[a] == size)
+        unused.remove(axis)
+        order.append(axis)
+    return tuple(order)
+
+
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(d for d in shape if d != 1)
+
+
 def _index_text(index: tuple[int, ...] | None) -> str:
     if not index:
         return ""
@@ -148,7 +184,7 @@ class _Checker:
         elif spec.label_kind == "categorical" and not one_hot and len(received) == len(expected) - 1:
             message += " (class ids are one-hot encoded only when they are integers)"
         elif spec.shape[1:] and all(isinstance(d, int) for d in spec.shape[1:]) and math.prod(received[1:]) == math.prod(spec.shape[1:]):
-            message += f" (same number of values per sample: reshape it to {shape_text(spec.shape)})"
+            message += _layout_hint(spec.shape, received)
         self.fail(message)
         return False
 

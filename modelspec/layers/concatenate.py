@@ -10,8 +10,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from modelspec.errors import ShapeError
 from modelspec.layers.base import ModuleRecord, Shape, module_record, register
-from modelspec.layers.base_merge import MergeLayer
+from modelspec.layers.base_merge import MergeLayer, listed
 
 
 @register
@@ -25,13 +26,13 @@ class Concatenate(MergeLayer):
         self.check_inputs(input_shapes)
         ranks = {len(shape) for shape in input_shapes}
         if len(ranks) > 1:
-            raise self.shapes_error(input_shapes, "the ranks differ; expected inputs of the same rank")
+            raise ShapeError(f"the ranks differ ({listed([len(shape) for shape in input_shapes])}); expected inputs of the same rank")
         rank = ranks.pop()
         if not -rank <= self.axis < rank:
-            raise self.shapes_error(input_shapes, f"axis={self.axis} is out of range for inputs of rank {rank}")
+            raise ShapeError(f"axis={self.axis} is out of range for inputs of rank {rank}")
         axis = self.axis % rank
         if axis == 0:
-            raise self.shapes_error(input_shapes, "axis=0 is the batch axis; expected a feature axis")
+            raise ShapeError("axis=0 is the batch axis; expected a feature axis")
         result: list[int | None] = []
         for i, sizes in enumerate(zip(*input_shapes)):
             if i == axis:
@@ -39,9 +40,7 @@ class Concatenate(MergeLayer):
                 continue
             known = set(sizes) - {None}
             if len(known) > 1:
-                raise self.shapes_error(
-                    input_shapes, f"sizes {sorted(known)} differ on axis {i}; expected equal sizes except on the concatenation axis {axis}"
-                )
+                raise ShapeError(f"sizes {listed(list(sizes))} differ on axis {i}; expected equal sizes except on the concatenation axis {axis}")
             result.append(known.pop() if known else None)
         return [tuple(result)]
 

@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from modelspec.errors import ShapeError
 from modelspec.layers.base import ModuleRecord, Shape, module_record, register
-from modelspec.layers.base_merge import MergeLayer
+from modelspec.layers.base_merge import MergeLayer, listed
 
 
 @register
@@ -44,8 +45,8 @@ class Dot(MergeLayer):
         axes = []
         for which, axis, shape in zip(("first", "second"), wanted, input_shapes):
             if not -len(shape) <= axis < len(shape) or axis % len(shape) == 0:
-                raise self.shapes_error(
-                    input_shapes, f"axis {axis} of the {which} input is not a feature axis of a rank-{len(shape)} shape; expected 1 to {len(shape) - 1} or -1 to -{len(shape) - 1}"
+                raise ShapeError(
+                    f"axis {axis} of the {which} input is not a feature axis of a rank-{len(shape)} shape; expected 1 to {len(shape) - 1} or -1 to -{len(shape) - 1}"
                 )
             axes.append(axis % len(shape))
         return axes[0], axes[1]
@@ -54,11 +55,10 @@ class Dot(MergeLayer):
         self.check_inputs(input_shapes)
         x, y = input_shapes
         if len(x) < 2 or len(y) < 2:
-            raise self.shapes_error(input_shapes, "expected inputs of rank 2 or more (batch included)")
+            raise ShapeError(f"the ranks are {listed([len(x), len(y)])}; expected inputs of rank 2 or more (batch included)")
         a, b = self.resolved_axes(input_shapes)
         if x[a] is not None and y[b] is not None and x[a] != y[b]:
-            raise self.shapes_error(
-                input_shapes,
+            raise ShapeError(
                 f"axes={self.axes} pairs size {x[a]} (axis {a} of the first input) with size {y[b]} (axis {b} of the second); expected equal sizes",
             )
         rest = [*x[1:a], *x[a + 1 :], *y[1:b], *y[b + 1 :]]
