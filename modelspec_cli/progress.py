@@ -140,7 +140,8 @@ class BarProgress(EpochProgress):
         self._say(f"Epoch {epoch + 1}/{self.params['epochs']}")
         self.after_first_step: float | None = None
         self.last_drawn, self.metrics = 0.0, []
-        self.live = Live(console=self.console, auto_refresh=False, transient=False)
+        # Redrawn by on_batch_end only (no refresh thread); taller than the terminal, the last frame still shows every line.
+        self.live = Live(console=self.console, auto_refresh=False, transient=False, vertical_overflow="visible")
         self.live.start()
 
     def on_batch_end(self, epoch: int, step: int, steps: int, read_logs: Callable[[], dict[str, float]]) -> None:

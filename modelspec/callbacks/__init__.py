@@ -13,8 +13,10 @@ This package and its `config` never import torch; only `runtime` does:
     from modelspec.callbacks.runtime import build_callback
     callback = build_callback(CALLBACKS["EarlyStopping"](type="EarlyStopping", patience=2))
 
-A callback sees the run through `params` (Keras's: epochs, steps, verbose, ...) and a narrow `context`
-(modelspec.callbacks.runtime.CallbackContext), set by the loop before on_train_begin.
+A callback sees the run through `params` (as Keras's: epochs, steps, initial_epoch, batch_size, resume) and a
+narrow `context` (modelspec.callbacks.runtime.CallbackContext), set by the loop before on_train_begin. With
+`verbose: 1`, a callback's messages go through `context.message` to the other callbacks' `on_message` (the CLI's
+progress prints them); the library prints nothing.
 
 Adding a callback: a config class in `config.py` under `@register_callback("modelspec.callbacks.runtime:Name")`,
 its Callback subclass (taking the config) in `runtime.py`, and a test in tests/test_callbacks.py.
