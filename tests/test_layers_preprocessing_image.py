@@ -264,3 +264,267 @@ def test_contrast_brightness_and_flips_given_the_draws_are_keras(keras_reference
             assert max_difference(flip.train()(images), outputs[f"flip_{mode}"]) == 0.0, mode
     for name in ("RandomFlip", "RandomRotation", "RandomContrast", "RandomBrightness"):
         assert np.array_equal(outputs[f"inference_{name}"], arrays["images"]), name
+
+
+# ----- without Keras: hand computations ----------------------------------------------------------
+AUGMENTATIONS = [
+    {"type": "RandomFlip"},
+    {"type": "RandomRotation", "factor": 0.2},
+    {"type": "RandomZoom", "height_factor": 0.3, "width_factor": [-0.2, 0.4]},
+    {"type": "RandomTranslation", "height_factor": 0.2, "width_factor": 0.3},
+    {"type": "RandomContrast", "factor": [0.5, 0.5]},
+    {"type": "RandomBrightness", "factor": 0.3},
+]
+
+
+def images(batch: int = 8, height: int = 6, width: int = 7, channels: int = 3, seed: int = 0) -> torch.Tensor:
+    return torch.rand(batch, height, width, channels, generator=torch.Generator().manual_seed(seed)) * 255
+
+
+@pytest.mark.parametrize("config", AUGMENTATIONS, ids=lambda c: c["type"])
+def test_augmentations_are_the_identity_at_inference_and_change_images_in_training(config: dict) -> None:
+    x = images()
+    module = build(config, (N, 6, 7, 3))
+    assert torch.equal(module.eval()(x), x)
+    torch.manual_seed(0)
+    y = module.train()(x)
+    assert y.shape == x.shape and not torch.equal(y, x)
+
+
+@pytest.mark.parametrize("config", AUGMENTATIONS + [{"type": "RandomCrop", "height": 3, "width": 4}], ids=lambda c: c["type"])
+def test_a_seeded_layer_repeats_and_an_unseeded_one_follows_the_global_seed(config: dict) -> None:
+    x = images()
+    first, second = (build({**config, "seed": 11}, (N, 6, 7, 3)).train() for _ in range(2))
+    torch.manual_seed(0)
+    a = [first(x) for _ in range(3)]
+    torch.manual_seed(1)  # the global generator does not move a seeded layer
+    b = [second(x) for _ in range(3)]
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert not torch.equal(a[0], a[1]) or not torch.equal(a[1], a[2])  # the draws go on from call to call
+    other = build({**config, "seed": 12}, (N, 6, 7, 3)).train()
+    assert not torch.equal(other(x), a[0])
+    unseeded = build(config, (N, 6, 7, 3)).train()
+    torch.manual_seed(5)
+    c = unseeded(x)
+    torch.manual_seed(5)
+    assert torch.equal(unseeded(x), c)
+
+
+@pytest.mark.parametrize(("mode", "flipped"), [
+    ("horizontal", lambda x: x.flip(1)), ("vertical", lambda x: x.flip(0)), ("horizontal_and_vertical", lambda x: x.flip(0).flip(1)),
+])
+def test_random_flip_flips_exactly_half_of_the_images(mode: str, flipped) -> None:
+    x = images(batch=400, height=3, width=4, channels=2)
+    y = build({"type": "RandomFlip", "mode": mode, "seed": 0}, (N, 3, 4, 2)).train()(x)
+    same = [torch.equal(out, image) for out, image in zip(y, x)]
+    flips = [torch.equal(out, flipped(image)) for out, image in zip(y, x)]
+    assert all(s != f for s, f in zip(same, flips))  # every image is itself or its flip, exactly
+    assert 160 < sum(flips) < 240  # p = 1/2: 200 +- 4 standard deviations
+
+
+def test_random_flip_in_channels_first_flips_the_same_axes() -> None:
+    x = images(batch=16)
+    last = build({"type": "RandomFlip", "seed": 4}, (N, 6, 7, 3)).train()(x)
+    first = build({"type": "RandomFlip", "seed": 4, "data_format": "channels_first"}, (N, 3, 6, 7)).train()(x.permute(0, 3, 1, 2))
+    assert torch.equal(first.permute(0, 2, 3, 1), last)
+
+
+def seeded_uniform(seed: int, shape: tuple[int, ...], low: float, high: float) -> torch.Tensor:
+    """The draws a layer with this seed makes first, computed here from the same generator."""
+    return low + (high - low) * torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_random_contrast_is_the_keras_formula_given_its_factor() -> None:
+    x = images(batch=5).double().float()
+    y = build({"type": "RandomContrast", "factor": [0.4, 0.3], "seed": 9}, (N, 6, 7, 3)).train()(x)  # sorted, as Keras: [0.3, 0.4]
+    factor = seeded_uniform(9, (5, 1, 1, 1), 0.7, 1.4).numpy()
+    array = x.numpy().astype(np.float64)
+    mean = array.mean(axis=(1, 2), keepdims=True)
+    expected = np.clip((array - mean) * factor + mean, 0, 255)
+    assert np.abs(y.numpy() - expected).max() < 1e-3
+
+
+def test_random_brightness_is_the_keras_formula_given_its_delta() -> None:
+    x = images(batch=5) / 255.0
+    y = build({"type": "RandomBrightness", "factor": [-0.2, 0.5], "value_range": [0, 1], "seed": 2}, (N, 6, 7, 3)).train()(x)
+    delta = seeded_uniform(2, (5, 1, 1, 1), -0.2, 0.5).numpy() * 1.0
+    assert np.abs(y.numpy() - np.clip(x.numpy() + delta, 0, 1)).max() < 1e-6
+
+
+def test_the_factors_drawn_lie_in_their_ranges_and_fill_them() -> None:
+    """Statistics of 4,000 draws: each within Keras's range, their mean and spread those of a uniform one."""
+    x = torch.full((4000, 3, 3, 1), 100.0) + torch.arange(9.0).view(1, 3, 3, 1)  # a centred ramp: (x - mean) scales exactly
+    contrast = build({"type": "RandomContrast", "factor": 0.5, "value_range": [-1e6, 1e6]}, (N, 3, 3, 1)).train()
+    torch.manual_seed(0)
+    factors = ((contrast(x) - 104.0) / (x - 104.0))[:, 0, 0, 0]
+    check_uniform(factors, 1.0, 1.5)  # a single number f: [1, 1 + f], as Keras 3 draws
+    brightness = build({"type": "RandomBrightness", "factor": 0.25, "value_range": [-1e3, 1e3]}, (N, 3, 3, 1)).train()
+    check_uniform((brightness(x) - x)[:, 0, 0, 0] / 2000.0, -0.25, 0.25)
+    rotation = build({"type": "RandomRotation", "factor": [-0.1, 0.3]}, (N, 3, 3, 1)).train()
+    t = rotation.transforms(4000, 3, 3, torch.device("cpu"))
+    check_uniform(torch.rad2deg(torch.atan2(t[:, 3], t[:, 0])), -36.0, 108.0)
+    zoom = build({"type": "RandomZoom", "height_factor": [-0.5, 0.2], "width_factor": 0.1}, (N, 3, 3, 1)).train()
+    t = zoom.transforms(4000, 3, 3, torch.device("cpu"))
+    check_uniform(t[:, 4], 0.5, 1.2)
+    check_uniform(t[:, 0], 0.9, 1.1)
+    shift = build({"type": "RandomTranslation", "height_factor": [0.0, 0.5], "width_factor": 0.2}, (N, 10, 20, 1)).train()
+    t = shift.transforms(4000, 10, 20, torch.device("cpu"))
+    check_uniform(-t[:, 5] / 10, 0.0, 0.5)
+    check_uniform(-t[:, 2] / 20, -0.2, 0.2)
+
+
+def check_uniform(draws: torch.Tensor, low: float, high: float) -> None:
+    width = high - low
+    assert draws.min() >= low - 1e-4 * width and draws.max() <= high + 1e-4 * width
+    assert draws.min() < low + 0.01 * width and draws.max() > high - 0.01 * width
+    assert abs(float(draws.mean()) - (low + high) / 2) < 0.02 * width  # standard error: 0.0046 * width
+    assert abs(float(draws.std()) - width / 12**0.5) < 0.02 * width
+
+
+def test_rotation_by_a_quarter_turn_moves_the_pixels_exactly() -> None:
+    """A square image turned +90 degrees (counter-clockwise) by the sampler: rot90, no interpolation error."""
+    from modelspec.nn.image_augmentation import rotation_transforms
+    from modelspec.nn.image_preprocessing import affine_sample
+
+    x = images(batch=1, height=5, width=5)
+    y = affine_sample(x, rotation_transforms(torch.tensor([90.0]), 5, 5), "nearest", "constant", 0.0)
+    assert torch.equal(y, torch.rot90(x, k=1, dims=(1, 2)))
+
+
+def test_a_translation_by_whole_pixels_shifts_and_fills() -> None:
+    from modelspec.nn.image_augmentation import translation_transforms
+    from modelspec.nn.image_preprocessing import affine_sample
+
+    x = images(batch=1, height=4, width=5)
+    y = affine_sample(x, translation_transforms(torch.tensor([2.0]), torch.tensor([1.0])), "bilinear", "constant", -1.0)
+    assert torch.allclose(y[:, 1:, 2:], x[:, :-1, :-2]) and (y[:, :1] == -1).all() and (y[:, :, :2] == -1).all()
+    wrapped = affine_sample(x, translation_transforms(torch.tensor([2.0]), torch.tensor([1.0])), "nearest", "wrap", 0.0)
+    assert torch.equal(wrapped, torch.roll(x, shifts=(1, 2), dims=(1, 2)))
+    nearest = affine_sample(x, translation_transforms(torch.tensor([-3.0]), torch.tensor([0.0])), "nearest", "nearest", 0.0)
+    assert torch.equal(nearest[:, :, 2:], x[:, :, 4:5].expand(1, 4, 3, 3))
+    reflect = affine_sample(x, translation_transforms(torch.tensor([2.0]), torch.tensor([0.0])), "nearest", "reflect", 0.0)
+    assert torch.equal(reflect[:, :, :2], x[:, :, [1, 0]])  # (b a | a b c d e)
+
+
+def test_random_crop_takes_one_window_per_batch_in_training() -> None:
+    x = images(batch=3, height=6, width=7)
+    layer = build({"type": "RandomCrop", "height": 4, "width": 5, "seed": 0}, (N, 6, 7, 3)).train()
+    seen = set()
+    for _ in range(60):
+        y = layer(x)
+        matches = [(top, left) for top in range(3) for left in range(3) if torch.equal(y, x[:, top : top + 4, left : left + 5])]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert seen == {(top, left) for top in range(3) for left in range(3)}  # every window position is drawn
+
+
+def test_random_crop_and_center_crop_keep_the_centre_when_not_training() -> None:
+    x = images(batch=2, height=8, width=8)
+    centre = build({"type": "CenterCrop", "height": 4, "width": 6}, (N, 8, 8, 3))(x)
+    assert torch.equal(centre, x[:, 2:6, 1:7])
+    smart = build({"type": "RandomCrop", "height": 4, "width": 4}, (N, 8, 8, 3)).eval()(x)
+    assert torch.allclose(smart, x.view(2, 4, 2, 4, 2, 3).mean(dim=(2, 4)), atol=1e-4)  # 8x8 -> 4x4 bilinear: 2x2 means
+
+
+def test_resizing_by_hand() -> None:
+    x = images(batch=2, height=3, width=4)
+    nearest = build({"type": "Resizing", "height": 6, "width": 12, "interpolation": "nearest"}, (N, 3, 4, 3))(x)
+    assert torch.equal(nearest, x.repeat_interleave(2, dim=1).repeat_interleave(3, dim=2))
+    flat = build({"type": "Resizing", "height": 7, "width": 5}, (N, 3, 4, 3))(torch.full((1, 3, 4, 3), 42.0))
+    assert torch.allclose(flat, torch.full((1, 7, 5, 3), 42.0))
+    cropped = build({"type": "Resizing", "height": 3, "width": 3, "crop_to_aspect_ratio": True}, (N, 3, 5, 3))(images(1, 3, 5))
+    assert torch.allclose(cropped, images(1, 3, 5)[:, :, 1:4])  # the centred 3x3 window, resized to itself
+    padded = build({"type": "Resizing", "height": 5, "width": 5, "pad_to_aspect_ratio": True, "fill_value": -1.0}, (N, 3, 5, 3))
+    out = padded(images(1, 3, 5))
+    assert torch.allclose(out[:, 1:4], images(1, 3, 5)) and (out[:, [0, 4]] == -1).all()
+
+
+def test_integer_images_come_out_as_float32() -> None:
+    x = torch.randint(0, 256, (2, 6, 7, 3), dtype=torch.uint8)
+    for config in [*AUGMENTATIONS, {"type": "Resizing", "height": 3, "width": 3}, {"type": "CenterCrop", "height": 3, "width": 3}]:
+        module = build(config, (N, 6, 7, 3))
+        assert module.eval()(x).dtype == torch.float32 and module.train()(x).dtype == torch.float32, config["type"]
+    assert torch.equal(build({"type": "RandomFlip"}, (N, 6, 7, 3)).eval()(x), x.float())
+
+
+# ----- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"type": "RandomRotation", "factor": 1.5}, "factor must be a number or a list of two numbers in [-1, 1], received factor=1.5"),
+    ({"type": "RandomRotation", "factor": [0.1, 0.2, 0.3]}, "at most 2 items"),
+    ({"type": "RandomContrast", "factor": -0.1}, "in [0, 1], received factor=-0.1"),
+    ({"type": "RandomZoom", "height_factor": -1.0}, "height_factor must be a number or a list of two numbers in (-1, 1], received height_factor=-1.0"),
+    ({"type": "RandomZoom", "height_factor": 0.1, "width_factor": [0.2, 1.5]}, "received width_factor=[0.2, 1.5]"),
+    ({"type": "RandomTranslation", "height_factor": 0.1, "width_factor": 2.0}, "received width_factor=2.0"),
+    ({"type": "RandomBrightness", "factor": 0.1, "value_range": [1.0, 1.0]}, "value_range must be two different numbers"),
+    ({"type": "Resizing", "height": 4, "width": 4, "interpolation": "lanczos3"}, "PyTorch has no Lanczos kernel"),
+    ({"type": "Resizing", "height": 4, "width": 4, "crop_to_aspect_ratio": True, "pad_to_aspect_ratio": True}, "not both"),
+    ({"type": "Resizing", "height": 0, "width": 4}, "greater than 0"),
+    ({"type": "RandomFlip", "mode": "horizontally"}, "horizontal"),
+    ({"type": "RandomRotation", "factor": 0.1, "fill_mode": "mirror"}, "reflect"),
+])
+def test_bad_arguments_are_refused_with_the_value_received(config: dict, expected: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        layer_from(config)
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize("config", [{"type": "RandomFlip"}, {"type": "Resizing", "height": 2, "width": 2}, {"type": "RandomCrop", "height": 2, "width": 2}])
+def test_images_must_be_a_rank_4_batch(config: dict) -> None:
+    from modelspec.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"expects an input of rank 4 \(batch included\), received shape \(None, 28, 28\)"):
+        layer_from(config).output_shapes([(N, 28, 28)])
+
+
+# ----- in a model: trained with augmentation, evaluated and predicted without ---------------------
+AUGMENTED_CNN = """
+name: augmented_cnn
+sequential:
+  - {type: Input, shape: [12, 12, 1]}
+  - {type: RandomFlip, mode: horizontal, seed: 1}
+  - {type: RandomRotation, factor: 0.05, fill_mode: constant}
+  - {type: Conv2D, filters: 4, kernel_size: 3, activation: relu}
+  - {type: GlobalMaxPooling2D}
+  - {type: Dense, units: 2, activation: softmax}
+compile: {optimizer: {type: adam, learning_rate: 0.05}, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+fit: {epochs: 6, batch_size: 16}
+data: {train: train.npz, test: train.npz}
+"""
+
+
+def blobs_and_rings(samples: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Flip- and rotation-invariant classes: a bright centre (0) or a bright border (1), with noise."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(samples) % 2
+    x = rng.uniform(0, 0.3, (samples, 12, 12, 1)).astype(np.float32)
+    x[labels == 0, 4:8, 4:8] += 1.0
+    x[labels == 1, :2] += 1.0
+    x[labels == 1, -2:] += 1.0
+    return x, labels.astype(np.int64)
+
+
+def test_a_cnn_trains_with_augmentation_and_predicts_without(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from modelspec.checked import check_spec
+    from modelspec.training.run import TrainingRun
+    from modelspec_cli.main import main
+    from tests.helpers import write
+
+    x, y = blobs_and_rings()
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    spec = write(tmp_path, AUGMENTED_CNN)
+    first = TrainingRun(check_spec(spec), tmp_path / "a", seed=0, device="cpu").fit()
+    second = TrainingRun(check_spec(spec), tmp_path / "b", seed=0, device="cpu").fit()
+    assert first.history == second.history  # the same seeds, the same augmentations
+    assert first.history["loss"][-1] < first.history["loss"][0] and first.test["accuracy"] >= 0.9, first.history
+    np.savez(tmp_path / "images.npz", x=x)
+    weights = str(first.run_dir / "model.safetensors")
+    runs = [CliRunner().invoke(main, ["predict", str(spec), "--weights", weights, "--data", str(tmp_path / "images.npz"),
+                                      "--output", str(tmp_path / f"p{i}.npz"), "--device", "cpu"]) for i in range(2)]
+    assert all(run.exit_code == 0 for run in runs), runs[0].output
+    p0, p1 = (np.load(tmp_path / f"p{i}.npz")["y"] for i in range(2))
+    assert np.array_equal(p0, p1)  # inference: no augmentation, the same predictions every time
+    assert (p0.argmax(1) == y).mean() == pytest.approx(first.test["accuracy"], abs=1e-6)
