@@ -28,6 +28,7 @@ from pathlib import Path
 
 from modelspec.errors import Problem, SpecError
 from modelspec.graph import Graph, resolve_parts
+from modelspec.object_forms import object_forms
 from modelspec.overrides import apply_overrides
 from modelspec.plan import TrainingPlan, plan_parts
 from modelspec.source import Located, load_file
@@ -57,7 +58,7 @@ def check_spec(source: str | Path | Located, overrides: list[str] | tuple[str, .
 
     Raises SpecError with every problem of every stage (YAML aside: a file that does not parse stops there)."""
     loaded = source if isinstance(source, Located) else load_file(source)
-    located = apply_overrides(loaded, list(overrides)) if overrides else loaded
+    located = apply_overrides(loaded, list(overrides), object_forms=object_forms()) if overrides else loaded
     validated = validate_parts(located, allow_plugins=allow_plugins)
     graph, plan, problems = _later_stages(validated, allow_plugins=allow_plugins)
     if problems or validated.spec is None or graph is None or plan is None:

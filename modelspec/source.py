@@ -82,28 +82,40 @@ def _tag_message(tag: str) -> str:
 
 @dataclass
 class Located:
-    """Parsed YAML data with the 1-based (line, column) of each value and each mapping key, by path."""
+    """Parsed YAML data with the 1-based (line, column) of each value and each mapping key, by path.
+
+    `origins` names the values that came from elsewhere than the file (a `--set fit.epochs=3`),
+    by path: a problem at or under such a path is located there, not at a line of the file.
+    """
 
     data: Any
     file: str
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    origins: dict[Path_, str] = field(default_factory=dict)
+
+    def locate(self, path: Path_, *, key: bool = False) -> tuple[str, tuple[int, int] | None]:
+        """(file or origin, line:column) of the value (or key) at `path`, or of the closest enclosing one."""
+        path = tuple(path)
+        if key and path in self.keys and path not in self.origins:
+            return self.file, self.keys[path]
+        while path:
+            if path in self.origins:
+                return self.origins[path], None
+            if path in self.values:
+                return self.file, self.values[path]
+            path = path[:-1]
+        return self.file, self.values.get(())
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int] | None:
-        """Location of the value (or of its key) at `path`, falling back to the closest enclosing value."""
-        path = tuple(path)
-        if key and path in self.keys:
-            return self.keys[path]
-        while path:
-            if path in self.values:
-                return self.values[path]
-            path = path[:-1]
-        return self.values.get(())
+        """Line:column in the file of the value (or its key) at `path`, or of the closest enclosing value."""
+        file, line_col = self.locate(path, key=key)
+        return line_col if file == self.file else None
 
     def problem(self, message: str, path: Path_ = (), *, key: bool = False) -> Problem:
-        line_col = self.where(path, key=key)
+        file, line_col = self.locate(path, key=key)
         line, column = line_col if line_col else (None, None)
-        return Problem(message, self.file, line, column)
+        return Problem(message, file, line, column)
 
 
 class _Builder:

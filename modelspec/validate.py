@@ -87,7 +87,7 @@ def validate_parts(located: Located, *, allow_plugins: bool = False) -> Validate
     if problems:
         return Validated(located, None, tuple(problems))
     build.use_types(_type_names(located.data), callbacks=_has_callbacks(located.data))
-    context: dict = {"named": located.named_mappings()}  # mappings --set made from names (modelspec.overrides)
+    context: dict = {}
     try:
         return Validated(located, build.validate_spec(located.data, context=context))
     except ValidationError as error:

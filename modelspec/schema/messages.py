@@ -176,7 +176,7 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
         return f"{prefix}expected a mapping with a 'type', received {_received(value)}", path, False
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", ctx.get("expected", ""))
-        if isinstance(value, dict):  # `activation: {type: relu, ...}`, or a --set of a field inside `activation: relu`
+        if isinstance(value, dict):  # `activation: {type: relu, ...}`: a field that takes a name only
             return f"{prefix}takes a name only, it has no object form {{type: ..., ...}}: received a mapping, expected one of {format_choices(expected, limit=20)}", path, False
         hint = did_you_mean(str(value), expected)
         return f"{prefix}received {_received(value)}, expected one of {format_choices(expected, limit=20)}{hint}", path, False
