@@ -49,6 +49,7 @@ EXPECTED_PARAMS = {
     "transformer_block.yaml": 1000 * 32 + 3 * (32 * 2 * 16 + 2 * 16) + (2 * 16 * 32 + 32) + 2 * (2 * 32)
     + dense_params(32, 64) + dense_params(64, 32) + dense_params(32, 2),
     "seq2seq.yaml": 2 * lstm_params(12, 32) + dense_params(32, 12),
+    "income_table.yaml": dense_params(3, 16) + dense_params(16, 1),  # Rescaling has no weights
 }
 
 

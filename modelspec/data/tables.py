@@ -87,7 +87,7 @@ class TableFile:
         if size > available:
             more = "more than " if self.compressed else ""
             raise ResourceError(f"'{self.written}' holds {more}{readable_size(size)} of text, read whole: more than the "
-                                f"{readable_size(available)} of memory available here; {FORCE_HINT} (or convert it to Parquet, read a row group at a time)")
+                                f"{readable_size(available)} of memory available here (Parquet is read a row group at a time); {FORCE_HINT}")
 
     def _decompressed_size(self, limit: int) -> int:
         total = 0

@@ -15,6 +15,7 @@ a Parquet file's largest row group, and every array before it is made.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from modelspec.data.tables import (
     values_per_row,
 )
 from modelspec.errors import did_you_mean, format_choices
-from modelspec.resources import fits
+from modelspec.resources import ResourceError, fits
 
 
 def read(reader: Reader, source: TableSource) -> None:
@@ -49,7 +50,7 @@ def read(reader: Reader, source: TableSource) -> None:
     specs = reader.inputs + reader.targets
     wanted = {spec.name: source.columns_of(spec.name) for spec in specs}
     try:
-        table = open_table(path, source.table, available=None if reader.force else fits(0)[1])
+        table = _open(reader, path, source.table)
         if not _columns_present(reader, table, specs, wanted, source.mapped) or not _widths_fit(reader, table, specs, wanted):
             return
         needed = list(dict.fromkeys(c for columns in wanted.values() for c in columns))
@@ -59,6 +60,14 @@ def read(reader: Reader, source: TableSource) -> None:
         _read_arrays(reader, table, specs, wanted, kinds)
     except TableProblem as problem:
         reader.fail(str(problem))
+
+
+def _open(reader: Reader, path: Path, written: str) -> TableFile:
+    """The table with its header read; a text table is refused (ResourceError) when it cannot be held whole."""
+    try:
+        return open_table(path, written, available=None if reader.force else fits(0)[1])
+    except ResourceError as refused:
+        raise ResourceError(f"data.{reader.split}: {refused}") from None
 
 
 def _role(spec: ArraySpec) -> str:
@@ -109,6 +118,9 @@ def _widths_fit(reader: Reader, table: TableFile, specs: list[ArraySpec], wanted
 def _column_types(reader: Reader, table: TableFile, needed: list[str], wanted: dict[str, list[str]]) -> dict[str, Any] | None:
     """Each needed column's pyarrow type, or None after a problem for each column that holds no numbers."""
     schema = table.schema(needed)
+    if table.num_rows == 0:
+        reader.fail(f"'{table.written}' has no data rows" + (" (only a header)" if table.format in ("csv", "tsv") else ""))
+        return None
     users = {column: name for name, columns in wanted.items() for column in columns}
     ok = True
     for column in needed:
@@ -150,9 +162,6 @@ def _not_numbers(table: TableFile, column: str, kind: Any, spec: ArraySpec) -> s
 def _read_arrays(reader: Reader, table: TableFile, specs: list[ArraySpec], wanted: dict[str, list[str]], kinds: dict[str, Any]) -> None:
     """Fill one array per spec a piece of the table at a time (every size checked before anything is made)."""
     rows = table.num_rows
-    if rows == 0:
-        reader.fail(f"'{table.written}' has no data rows" + (" (only a header)" if table.format in ("csv", "tsv") else ""))
-        return
     reader.allocate(table.piece_bytes(list(kinds)), f"a row group of '{table.written}' (uncompressed)")
     dtypes = {spec.name: _dtype(spec, [kinds[c] for c in wanted[spec.name]]) for spec in specs}
     for spec in specs:
