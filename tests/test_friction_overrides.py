@@ -91,9 +91,9 @@ def test_the_object_form_keeps_the_names_location(tmp_path):
 
 def test_a_misspelled_name_has_no_object_form_and_a_did_you_mean(tmp_path):
     spec = write(tmp_path, TINY.replace("callbacks: [EarlyStopping]", "callbacks: [EarlyStoping]"))
-    assert _problems(spec, ["fit.callbacks.0.patience=4"]) == [
-        "--set fit.callbacks.0.patience=4: fit.callbacks.0 is 'EarlyStoping', a name with no object form {type: ..., ...} "
-        "(did you mean 'EarlyStopping'?): cannot set 'patience' inside it"]
+    expected = ("--set fit.callbacks.0.patience=4: fit.callbacks.0 is 'EarlyStoping', a name with no object form {type: ..., ...} "
+                "(did you mean 'EarlyStopping'?): cannot set 'patience' inside it")
+    assert _problems(spec, ["fit.callbacks.0.patience=4"]) == [expected]
 
 
 @pytest.mark.parametrize(("override", "where", "name"), [("sequential.1.activation.alpha=0.1", "sequential.1.activation", "softmax"),
@@ -101,8 +101,8 @@ def test_a_misspelled_name_has_no_object_form_and_a_did_you_mean(tmp_path):
 def test_a_name_without_an_object_form_says_so_at_the_set(tmp_path, override, where, name):
     spec = write(tmp_path, TINY.replace("activation: softmax", "activation: softmax, kernel_initializer: he_normal"))
     field = override.split("=")[0].rsplit(".", 1)[1]
-    assert _problems(spec, [override]) == [f"--set {override}: {where} is '{name}', a name with no object form {{type: ..., ...}}: "
-                                           f"cannot set '{field}' inside it"]
+    expected = f"--set {override}: {where} is '{name}', a name with no object form {{type: ..., ...}}: cannot set '{field}' inside it"
+    assert _problems(spec, [override]) == [expected]
 
 
 def test_a_name_only_field_written_as_a_mapping_says_so(tmp_path):
@@ -126,7 +126,7 @@ def test_a_field_inside_a_number_is_refused_at_the_set(tmp_path):
 
 def _readme_sweep() -> str:
     """The README's console block with the sweep loop, as shell commands (its `$ ` prompts removed)."""
-    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.DOTALL)
     sweep = [block for block in blocks if "for lr in" in block]
     assert len(sweep) == 1, "README.md has no console block with the `for lr in ...` sweep loop"
     return "\n".join(line.removeprefix("$ ") for line in sweep[0].splitlines() if line.startswith("$ "))
@@ -244,8 +244,9 @@ def test_a_replaced_mapping_loses_its_old_locations(tmp_path):
     """The base file's momentum line says nothing about the mapping an override put in its place."""
     spec = write(tmp_path, TINY.replace("optimizer: adam", "optimizer: {type: sgd, momentum: 0.9}"))
     override = "compile.optimizer={type: adam, momentum: 0.9}"
-    assert _problems(spec, [override]) == [f"--set {override}: unknown key 'momentum' for adam (expected one of 'amsgrad', 'beta_1', "
-                                           "'beta_2', 'clipnorm', 'clipvalue', 'epsilon', 'global_clipnorm', 'learning_rate', 'type', 'weight_decay')"]
+    expected = (f"--set {override}: unknown key 'momentum' for adam (expected one of 'amsgrad', 'beta_1', 'beta_2', 'clipnorm', "
+                "'clipvalue', 'epsilon', 'global_clipnorm', 'learning_rate', 'type', 'weight_decay')")
+    assert _problems(spec, [override]) == [expected]
 
 
 def test_problems_of_two_overrides_are_both_reported_and_the_files_own_at_its_line(tmp_path):
