@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import keyword
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ from modelspec.layers import LAYERS, LayerConfig, Shape, Weight, auto_name_base,
 from modelspec.layers.input import Input as InputLayer
 from modelspec.layers.model import ExternalModel, Model, called_models, calling
 from modelspec.paths import resolved
-from modelspec.reserved_names import RESERVED_NAMES
 from modelspec.source import Located, SpecFileError
 from modelspec.spec import ModelBody, Reuse, Spec
 from modelspec.validate import Validated, load_parts
@@ -233,12 +231,6 @@ def fixed_batch_size(graph: Graph) -> int | None:
 def is_stateful(graph: Graph) -> bool:
     """Whether a layer keeps states from batch to batch (training then keeps batch order)."""
     return any(getattr(layer.config, "stateful", False) for layer in graph.layers.values())
-
-
-def _reserved(name: str) -> str:
-    """Why a layer cannot take `name`: each layer is the attribute `self.<name>` of the torch module."""
-    why = "a Python keyword" if keyword.iskeyword(name) else "reserved (an attribute of torch modules)"
-    return f"the name '{name}' is {why}, and a layer is an attribute of the model's module (self.{name}): choose another, such as '{name}_'"
 
 
 def _as_list(value: str | list[str] | None) -> list[str] | None:
@@ -437,8 +429,6 @@ class _Resolver:
                 if isinstance(entry, UnknownLayer) or not self.bind_models(entry, path):
                     broken.add(id(entry))
                 layer_name = entry.name or self.auto_name(entry, unavailable, counters)
-                if layer_name in RESERVED_NAMES or keyword.iskeyword(layer_name):  # reported, but kept so that references to it resolve
-                    self.problem(_reserved(layer_name), (*path, "name"))
                 if layer_name in taken:
                     owner = "an input" if layer_name in inputs else "another layer"
                     self.problem(f"the name '{layer_name}' is used 2 times in the model (also by {owner}); names must be unique", (*path, "name"))

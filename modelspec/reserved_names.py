@@ -1,7 +1,40 @@
-"""Attribute names of torch.fx.GraphModule: a layer cannot take one of these names, since each layer
-becomes a submodule attribute of the compiled module. Generated from torch;
-tests/test_guarantees_inputs.py checks the list against the installed torch. Python keywords are
-refused too (modelspec.graph), since `self.class` cannot be written."""
+"""Layer names and the attributes that hold the layers on a compiled module (no torch).
+
+Any identifier is a layer name. Each layer is a submodule attribute of its model's module (a torch.fx
+GraphModule, or the class a .py export writes), so a name that Python or torch keeps for itself gets
+another attribute: a keyword (`class`: `self.class` is a syntax error), an attribute of a GraphModule
+(`code`, `forward`, `training`, `state_dict`, ...: RESERVED_NAMES, generated from torch and checked
+against the installed torch by tests/test_guarantees_inputs.py) or a name starting with `__` (mangled
+inside a class body). The weights keep the layer's name: modelspec.torch_build maps the keys.
+
+    layer_attributes(["dense", "code", "class"])   # {"dense": "dense", "code": "code_", "class": "class_"}
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Iterable
+
+
+def needs_attribute(name: str) -> bool:
+    """Whether layer `name` cannot be the attribute `self.<name>` of a compiled module."""
+    return keyword.iskeyword(name) or name in RESERVED_NAMES or name.startswith("__")
+
+
+def layer_attributes(names: Iterable[str]) -> dict[str, str]:
+    """The attribute holding each layer on its model's module, by layer name: the name itself, or for a name
+    that `needs_attribute`, the name with underscores appended until no layer and no attribute has it."""
+    names = list(names)
+    taken = set(names)
+    found = {}
+    for name in names:
+        attribute = name
+        while needs_attribute(attribute) or attribute != name and attribute in taken:
+            attribute = (attribute + "_") if not attribute.startswith("__") else f"layer{attribute}"
+        taken.add(attribute)
+        found[name] = attribute
+    return found
+
 
 RESERVED_NAMES = frozenset(
     ['T_destination',

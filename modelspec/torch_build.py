@@ -1,7 +1,8 @@
 """Resolved graph -> torch module: a torch.fx GraphModule whose forward is straight-line code.
 
-Each layer is one submodule (named after the layer); each node is one `call_module` on it, so a
-shared layer's weights exist once. A called model (a Model layer, or one wrapped by TimeDistributed)
+Each layer is one submodule (named after the layer; a name Python or torch keeps, such as `class`,
+`code` or `forward`, is held by another attribute, `class_`, while its weights keep the layer's name:
+`CompiledModel`); each node is one `call_module` on it, so a shared layer's weights exist once. A called model (a Model layer, or one wrapped by TimeDistributed)
 is its own graph, compiled here into its own GraphModule at its module path, with its weights
 loaded when its reference names a weights file. A layer's activation (Dense's `activation`, ...) is a separate
 `call_function` after its module, which lets training take the logits of a softmax or sigmoid
@@ -22,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import operator
+from functools import partial
 
 import torch
 from torch import Tensor, fx, nn
@@ -30,6 +32,7 @@ from modelspec.graph import Graph, ResolvedLayer, TensorRef
 from modelspec.nn.activations import get_activation
 from modelspec.nn.build import instantiate
 from modelspec.nn.lstm import KerasLSTM
+from modelspec.reserved_names import layer_attributes
 from modelspec.weights import load_weights
 
 
@@ -70,11 +73,11 @@ def _stackable(module: nn.Module) -> bool:
     )
 
 
-def _fuse_lstm_stacks(code: fx.Graph, root: nn.Module, graph: Graph) -> None:
+def _fuse_lstm_stacks(code: fx.Graph, root: nn.Module, graph: Graph, attributes: dict[str, str]) -> None:
     """Replace each chain of two or more stackable LSTM calls by one `lstm_stack` call."""
     candidates = {
-        layer.name for layer in graph.layers.values()
-        if len(layer.nodes) == 1 and layer.config.activity_penalty() is None and _stackable(root.get_submodule(layer.name))
+        attributes[layer.name] for layer in graph.layers.values()
+        if len(layer.nodes) == 1 and layer.config.activity_penalty() is None and _stackable(root.get_submodule(attributes[layer.name]))
     }
     chains: list[list[fx.Node]] = []
     chain_of: dict[fx.Node, list[fx.Node]] = {}
@@ -105,9 +108,61 @@ def _fuse_lstm_stacks(code: fx.Graph, root: nn.Module, graph: Graph) -> None:
             code.erase_node(node)
 
 
-def _node_name(name: str) -> str | None:
-    """The name of a node's variable in the generated forward: fx's own from the target, but never `self`."""
-    return f"{name}_" if name == "self" else None
+def _node_name(name: str) -> str:
+    """The name of a node's variable in the generated forward: the layer's (fx renames keywords and builtins), never `self`."""
+    return f"{name}_" if name == "self" else name
+
+
+#: The key of `CompiledModel.meta` that holds the attribute of each layer whose attribute is not its name.
+LAYER_ATTRIBUTES = "modelspec_layer_attributes"
+
+
+def _renamed(state_dict: dict, prefixes: dict[str, str]) -> None:
+    """Rename, in place and in order, the keys of `state_dict` that start with one of `prefixes` to its value."""
+    items = list(state_dict.items())
+    state_dict.clear()
+    for key, value in items:
+        old = next((prefix for prefix in prefixes if key.startswith(prefix)), None)
+        state_dict[key if old is None else prefixes[old] + key[len(old):]] = value
+
+
+def weights_by_layer_name(module: nn.Module, state_dict: dict, prefix: str, local_metadata: dict, *, names: dict[str, str]) -> None:
+    """state_dict hook: the weights of a layer held by another attribute keyed by the layer's name (`code.kernel`,
+    not `code_.kernel`). `names`: layer name -> attribute."""
+    _renamed(state_dict, {f"{prefix}{attribute}.": f"{prefix}{name}." for name, attribute in names.items()})
+
+
+def weights_to_attributes(module: nn.Module, state_dict: dict, prefix: str, *args, names: dict[str, str]) -> None:
+    """load_state_dict pre-hook: the weights keyed by layer name, loaded into the attribute that holds the layer."""
+    _renamed(state_dict, {f"{prefix}{name}.": f"{prefix}{attribute}." for name, attribute in names.items()})
+
+
+class CompiledModel(fx.GraphModule):
+    """The compiled graph: a GraphModule that knows its layers by name, whatever attribute holds them (a layer
+    named `code`, `class` or `forward` is the attribute `code_`, ...: modelspec.reserved_names).
+
+    `get_submodule("code")` is that layer, and its weights are keyed `code.kernel` in `state_dict()` and
+    `load_state_dict()`, as every other layer's: weights files, checkpoints and Keras imports key by layer name.
+    """
+
+    def get_submodule(self, target: str) -> nn.Module:
+        module: nn.Module = self
+        for atom in target.split(".") if target else ():
+            if isinstance(module, CompiledModel):
+                atom = module.meta.get(LAYER_ATTRIBUTES, {}).get(atom, atom)
+            module = nn.Module.get_submodule(module, atom)
+        return module
+
+
+def _compiled(root: nn.Module, code: fx.Graph, name: str, attributes: dict[str, str]) -> CompiledModel:
+    """The GraphModule of `code`, its layers found and their weights keyed by layer name."""
+    module = CompiledModel(root, code, class_name=name)
+    moved = {layer: attribute for layer, attribute in attributes.items() if layer != attribute}
+    if moved:
+        module.meta[LAYER_ATTRIBUTES] = moved
+        module.register_state_dict_post_hook(partial(weights_by_layer_name, names=moved))
+        module.register_load_state_dict_pre_hook(partial(weights_to_attributes, names=moved))
+    return module
 
 
 def _parameter(code: fx.Graph, name: str) -> fx.Node:
@@ -119,7 +174,7 @@ def _parameter(code: fx.Graph, name: str) -> fx.Node:
     return node
 
 
-def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(), fuse: bool = True) -> fx.GraphModule:
+def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(), fuse: bool = True) -> CompiledModel:
     """Compile `graph` into a GraphModule. Outputs named in `logits` are returned before their activation.
 
     forward takes the inputs in the graph's input order and returns one tensor for a single
@@ -127,8 +182,9 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
     (no stacked-LSTM rewrite), for comparisons.
     """
     root = nn.Module()
+    attributes = layer_attributes(graph.layers)
     for layer in graph.layers.values():
-        root.add_module(layer.name, _layer_module(layer))
+        root.add_module(attributes[layer.name], _layer_module(layer))
 
     code = fx.Graph()
     activations: list[fx.Node] = []
@@ -144,7 +200,7 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
         kwargs = {}
         if config.consumes_mask and arriving:
             kwargs = {"mask": [masks.get(_key(ref)) for ref in node.inputs] if config.mask_per_input else arriving[0]}
-        result = code.create_node("call_module", layer.name, args, kwargs, name=_node_name(layer.name))
+        result = code.create_node("call_module", attributes[layer.name], args, kwargs, name=_node_name(layer.name))
         key = (layer.name, node.index, 0)
         if config.produces_mask():
             result, masks[key] = (code.call_function(operator.getitem, (result, i)) for i in (0, 1))
@@ -173,9 +229,8 @@ def build_module(graph: Graph, *, logits: set[str] | frozenset[str] = frozenset(
         if not node.users:
             code.erase_node(node)
     if fuse:
-        _fuse_lstm_stacks(code, root, graph)
-    module = fx.GraphModule(root, code, class_name=graph.name)
-    return module
+        _fuse_lstm_stacks(code, root, graph, attributes)
+    return _compiled(root, code, graph.name, attributes)
 
 
 def _layer_module(layer: ResolvedLayer) -> nn.Module:
@@ -190,7 +245,7 @@ def _layer_module(layer: ResolvedLayer) -> nn.Module:
     return module
 
 
-def _nested_module(graph: Graph) -> fx.GraphModule:
+def _nested_module(graph: Graph) -> CompiledModel:
     """A called model's compiled graph, with the trained weights its reference names."""
     module = build_module(graph)
     if graph.weights_file is not None:

@@ -208,3 +208,92 @@ def test_wrapped_models_and_models_sections_have_their_paths_moved(tmp_path):
     assert data["layers"][0]["layer"]["model"] == {"spec": "../../proj/parts/enc.yaml", "weights": "../../proj/parts/enc.safetensors"}
     assert data["models"]["inner"]["layers"][0]["model"] == {"spec": "../../proj/parts/enc.yaml"}
     assert data["data"] == {"train": {"dataset": "digits"}, "test": "/abs/test.npz"}
+
+
+# ----- 3. any identifier as a layer name --------------------------------------------------------------
+ODD_NAMES = """
+name: odd_names
+models:
+  inner:
+    inputs: {v: {shape: [4]}}
+    layers: [{name: code, type: Dense, units: 4, inputs: v}]
+    outputs: code
+inputs: {x: {shape: [4]}}
+layers:
+  - {name: lambda, type: Model, model: inner, inputs: x}
+  - {name: code, type: Dense, units: 6, activation: relu, kernel_regularizer: l2}
+  - {name: class, type: Dense, units: 6, activity_regularizer: l1}
+  - {name: forward, type: Dropout, rate: 0.1}
+  - {name: state_dict, type: Dense, units: 5}
+  - {name: __init__, type: Activation, activation: tanh}
+  - {name: training, type: Dense, units: 3, activation: softmax}
+outputs: training
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+fit: {epochs: 1, batch_size: 16}
+data:
+  train: {synthetic: {samples: 32}}
+"""
+
+STANDALONE = """
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+import numpy as np, torch
+sys.path.insert(0, ".")
+from odd import OddNames
+model = OddNames.load("../run/model.safetensors")
+with torch.no_grad():
+    print(json.dumps(model(torch.from_numpy(np.load("../inputs.npz")["x"])).tolist()))
+"""
+
+
+def test_keywords_and_torch_attributes_are_layer_names(tmp_path):
+    from safetensors.torch import load_file
+
+    from modelspec.checked import check_spec
+    from modelspec.torch_build import build_module
+
+    spec = write(tmp_path, ODD_NAMES)
+    module = build_module(check_spec(spec).graph)
+    assert "code = self.code_(lambda_1)" in module.code and "training = self.training_(" in module.code  # readable, by layer name
+    assert module.training is True and module.get_submodule("class") is module.class_
+    for command in (["validate", str(spec)], ["summary", str(spec)]):
+        assert cli(*command).exit_code == 0
+    assert "state_dict (Dense)" in cli("summary", str(spec)).output
+
+    run = tmp_path / "run"
+    assert cli("train", str(spec), "--run-dir", str(run), "--quiet").exit_code == 0
+    keys = set(load_file(run / "model.safetensors"))
+    assert {"code.kernel", "class.kernel", "lambda.code.kernel", "state_dict.bias", "training.kernel"} <= keys
+    assert not any(key.startswith(("code_.", "class_.", "training_.")) for key in keys)
+    assert cli("train", str(spec), "--run-dir", str(run), "--resume", "--set", "fit.epochs=2", "--quiet").exit_code == 0
+
+    np.savez(tmp_path / "inputs.npz", x=RNG.random((5, 4), dtype=np.float32), training=RNG.integers(0, 3, size=5))
+    weights = ["--weights", str(run / "model.safetensors")]
+    assert cli("evaluate", str(spec), *weights, "--data", str(tmp_path / "inputs.npz")).exit_code == 0
+    assert cli("predict", str(spec), *weights, "--data", str(tmp_path / "inputs.npz"), "--output", str(tmp_path / "p.npz")).exit_code == 0
+    (tmp_path / "py").mkdir()
+    exported = cli("export", str(spec), *weights, "-o", str(tmp_path / "py" / "odd.py"))
+    assert exported.exit_code == 0, exported.output
+    text = (tmp_path / "py" / "odd.py").read_text()
+    assert "self.class_ = KerasDense(6, 6)" in text and "class_1 = self.class_(code)" in text
+
+    import json
+    import subprocess
+    import sys
+
+    site = sorted({str(__import__(name).__file__.rsplit("/", 2)[0]) for name in ("torch", "numpy", "safetensors")})
+    finished = subprocess.run([sys.executable, "-I", "-S", "-c", STANDALONE, json.dumps(site)], cwd=tmp_path / "py",
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert np.allclose(json.loads(finished.stdout), np.load(tmp_path / "p.npz")["training"], atol=1e-5)
+
+
+def test_keyword_and_torch_names_export_to_pt2(tmp_path):
+    spec = write(tmp_path, ODD_NAMES)
+    from modelspec.checked import check_spec
+    from modelspec.torch_build import build_module
+    from modelspec.weights import save_weights
+
+    save_weights(build_module(check_spec(spec).graph), tmp_path / "w.safetensors")
+    exported = cli("export", str(spec), "--weights", str(tmp_path / "w.safetensors"), "-o", str(tmp_path / "odd.pt2"))
+    assert exported.exit_code == 0, exported.output

@@ -124,10 +124,10 @@ def test_input_shape_on_later_layer(tmp_path):
     assert "'input_dim' is only allowed on the first layer" in p.message and (p.line, p.column) == (4, 29)
 
 
-def test_duplicate_names_and_reserved_names(tmp_path):
+def test_duplicate_names_and_torch_attribute_names(tmp_path):
     found = problems(tmp_path, FUNCTIONAL_HEAD + "  - {name: d, type: Dense, units: 4, inputs: a}\n  - {name: d, type: Dense, units: 4}\n  - {name: training, type: Dense, units: 4}\noutputs: training\n")
     assert any("'d' is used 2 times" in p.message and p.line == 6 for p in found)
-    assert any("'training' is reserved" in p.message for p in found)
+    assert not any("'training'" in p.message for p in found)  # any identifier is a layer name (issue 17)
 
 
 def test_invalid_names(tmp_path):

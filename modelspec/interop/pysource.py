@@ -49,7 +49,7 @@ from modelspec.interop import ExportError
 from modelspec.interop.samples import Exported, max_difference, outputs_tuple, sample_inputs
 from modelspec.layers.base import NESTED_MODEL, ModuleRecord
 from modelspec.nn.build import target_class
-from modelspec.torch_build import build_module
+from modelspec.torch_build import LAYER_ATTRIBUTES, build_module, weights_by_layer_name, weights_to_attributes
 
 #: Objects replaced in the written file: the initialisers (weights come from the file).
 REPLACEMENTS: dict[tuple[str, str], str] = {
@@ -359,12 +359,15 @@ class Writer:
             return self.classes[id(module)]
         name = _class_name(type(module).__name__, taken=set(self.collector.names) | set(self.classes.values()))
         self.classes[id(module)] = name
-        children = [(child_name, self.layer_module(module, graph.layers[child_name])) for child_name, _ in module.named_children()]
+        moved = module.meta.get(LAYER_ATTRIBUTES, {})
+        layer_of = {attribute: layer for layer, attribute in moved.items()}
+        children = [(attribute, self.layer_module(module, graph.layers[layer_of.get(attribute, attribute)])) for attribute, _ in module.named_children()]
         forward = self.forward_source(module.graph)
         described = self.class_docstring(type(module).__name__, graph if main else None)
         lines = [f"class {name}(nn.Module):", f'    """{described}"""', ""]
         lines += ["    def __init__(self) -> None:", "        super().__init__()"]
-        lines += [f"        {_set_attribute(child_name, expression)}" for child_name, expression in children]
+        lines += [f"        self.{attribute} = {expression}" for attribute, expression in children]
+        lines += self.weight_names(moved)
         lines += ["", *forward]
         if main:
             lines += [
@@ -378,6 +381,16 @@ class Writer:
             ]
         self.model_sources.append("\n".join(lines) + "\n")
         return name
+
+    def weight_names(self, moved: dict[str, str]) -> list[str]:
+        """The lines of __init__ that key by layer name the weights of layers held by another attribute (`class`: `class_`)."""
+        if not moved:
+            return []
+        self.collector.imports.add("from functools import partial")
+        out, into = self.collector.add_object(weights_by_layer_name), self.collector.add_object(weights_to_attributes)
+        return [f"        names = {self.expression(moved)}  # layer: its attribute; the weights keep the layer's name",
+                f"        self.register_state_dict_post_hook(partial({out}, names=names))",
+                f"        self.register_load_state_dict_pre_hook(partial({into}, names=names))"]
 
     def class_docstring(self, model_name: str, graph: Graph | None) -> str:
         if graph is None:
@@ -440,18 +453,9 @@ def _variable(node: fx.Node, names: dict[fx.Node, str], taken: set[str]) -> str:
     return _local_name(node.name, taken)
 
 
-def _private(name: str) -> bool:
-    """A name Python mangles inside a class (`__hidden` -> `_Model__hidden`), which would rename the layer's weights."""
-    return name.startswith("__") and not name.endswith("__")
-
-
 def _attribute(name: str) -> str:
-    """How forward reads the submodule `name`: self.dense, or getattr(self, "__hidden") for a private name."""
-    return f'getattr(self, "{name}")' if _private(name) else f"self.{name}"
-
-
-def _set_attribute(name: str, expression: str) -> str:
-    return f'setattr(self, "{name}", {expression})' if _private(name) else f"self.{name} = {expression}"
+    """How forward reads the submodule `name` (an attribute modelspec.reserved_names chose: never a keyword or mangled)."""
+    return f"self.{name}"
 
 
 def _local_name(name: str, taken: set[str]) -> str:
