@@ -528,3 +528,42 @@ def test_a_cnn_trains_with_augmentation_and_predicts_without(tmp_path: Path) -> 
     p0, p1 = (np.load(tmp_path / f"p{i}.npz")["y"] for i in range(2))
     assert np.array_equal(p0, p1)  # inference: no augmentation, the same predictions every time
     assert (p0.argmax(1) == y).mean() == pytest.approx(first.test["accuracy"], abs=1e-6)
+
+
+PREPROCESSED_CNN = """
+name: preprocessed
+sequential:
+  - {type: Input, shape: [10, 14, 3]}
+  - {type: Resizing, height: 12, width: 12, crop_to_aspect_ratio: true}
+  - {type: RandomFlip, seed: 0}
+  - {type: RandomRotation, factor: 0.1}
+  - {type: RandomZoom, height_factor: 0.2}
+  - {type: RandomTranslation, height_factor: 0.1, width_factor: 0.1}
+  - {type: RandomContrast, factor: 0.2}
+  - {type: RandomBrightness, factor: 0.2}
+  - {type: RandomCrop, height: 10, width: 10}
+  - {type: CenterCrop, height: 8, width: 8}
+  - {type: Resizing, height: 9, width: 9, interpolation: nearest}
+  - {type: Conv2D, filters: 2, kernel_size: 3}
+  - {type: Flatten}
+  - {type: Dense, units: 3, activation: softmax}
+compile: {optimizer: adam, loss: categorical_crossentropy}
+"""
+
+
+@pytest.mark.parametrize("suffix", [".pt2", ".py", ".onnx"])
+def test_exports_carry_resizing_and_crops_and_drop_the_augmentations(tmp_path: Path, suffix: str) -> None:
+    """The exported model's outputs on a sample batch are modelspec's in eval mode (the export's own check)."""
+    from modelspec.checked import check_spec
+    from modelspec.interop.export import export
+    from modelspec.torch_build import build_module
+    from modelspec.weights import save_weights
+    from tests.helpers import write
+
+    if suffix == ".onnx" and importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("onnxruntime is not installed")
+    spec = write(tmp_path, PREPROCESSED_CNN)
+    torch.manual_seed(0)
+    save_weights(build_module(check_spec(spec).graph), tmp_path / "w.safetensors")
+    exported = export(spec, tmp_path / "w.safetensors", tmp_path / f"model{suffix}")
+    assert exported.path.is_file() and exported.difference is not None and exported.difference <= 1e-5

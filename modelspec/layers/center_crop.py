@@ -18,7 +18,7 @@ from modelspec.layers.base_image_preprocessing import ImageLayer, ImageSize
 
 @register
 class CenterCrop(ImageLayer):
-    """(batch, h, w, channels) -> (batch, height, width, channels); no weights."""
+    """The central (height, width) window: (batch, h, w, channels) -> (batch, height, width, channels)."""
 
     type: Literal["CenterCrop"]
     height: ImageSize = Field(description="Height of the window.")

@@ -21,7 +21,7 @@ from modelspec.layers.base_image_preprocessing import ImageSize, RandomImageLaye
 
 @register
 class RandomCrop(RandomImageLayer):
-    """(batch, h, w, channels) -> (batch, height, width, channels); no weights."""
+    """Training: a random (height, width) window per batch; inference: the centre, resized. (batch, height, width, channels) out."""
 
     type: Literal["RandomCrop"]
     height: ImageSize = Field(description="Height of the window.")

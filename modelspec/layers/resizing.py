@@ -23,7 +23,7 @@ _NO_LANCZOS = "PyTorch has no Lanczos kernel (Keras's torch backend refuses it t
 
 @register
 class Resizing(ImageLayer):
-    """(batch, h, w, channels) -> (batch, height, width, channels); no weights."""
+    """Images resized to (height, width): (batch, h, w, channels) -> (batch, height, width, channels)."""
 
     type: Literal["Resizing"]
     height: ImageSize = Field(description="Height of the output images.")
