@@ -88,7 +88,7 @@ def unknown_hint(word: str, choices: Iterable[str], keras: Mapping[str, str], wh
 
         unknown_hint("MaxPool2D", layers, LAYERS, "layer")       # " (did you mean 'MaxPooling2D'?)": Keras's alias
         unknown_hint("Normalization", layers, LAYERS, "layer")   # ": Keras has this layer but modelspec does not (yet)"
-        unknown_hint("LSTMCell", layers, LAYERS, "layer")        # ": Keras has ... (yet); did you mean 'LSTM'?"
+        unknown_hint("LSTMCell", layers, LAYERS, "layer")        # ": Keras has this layer but ... (yet); modelspec has 'LSTM'"
         unknown_hint("Dence", layers, LAYERS, "layer")           # " (did you mean 'Dense'?)"
     """
     choices = [str(c) for c in choices]
@@ -100,7 +100,7 @@ def unknown_hint(word: str, choices: Iterable[str], keras: Mapping[str, str], wh
     if ours:
         return f" (did you mean {quote(ours[0])}?)"
     shorter = [c for c in choices if str(word).startswith(c)]  # LSTMCell -> LSTM, InputLayer -> Input
-    return f": Keras has this {what} but modelspec does not (yet)" + (f"; did you mean {quote(max(shorter, key=len))}?" if shorter else "")
+    return f": Keras has this {what} but modelspec does not (yet)" + (f"; modelspec has {quote(max(shorter, key=len))}" if shorter else "")
 
 
 def keras_class(word: str, keras: Mapping[str, str]) -> str | None:

@@ -158,6 +158,7 @@ outputs: n
     "type_name, expected",
     [
         ("Normalization", "layers[0]: unknown layer type 'Normalization': Keras has this layer but modelspec does not (yet); `modelspec layers` lists the "),
+        ("LSTMCell", "layers[0]: unknown layer type 'LSTMCell': Keras has this layer but modelspec does not (yet); modelspec has 'LSTM'; `modelspec layers` lists the "),
         ("MaxPool2D", "layers[0]: unknown layer type 'MaxPool2D' (did you mean 'MaxPooling2D'?)"),
         ("Convolution2D", "layers[0]: unknown layer type 'Convolution2D' (did you mean 'Conv2D'?)"),
         ("Dence", "layers[0]: unknown layer type 'Dence' (did you mean 'Dense'?)"),

@@ -189,8 +189,9 @@ def _message(error: dict, path: tuple, parent: Any, value: Any, context: dict) -
         return f"{prefix}{shorten(error['msg'].removeprefix('Value error, '), 400)}", path, False
     if kind == "wrong_type":
         return f"{prefix}expected {_either(ctx['expected'])}, received {_received(value)}", path, False
-    if kind in _KERAS_KINDS and _keras_note(kind, value, ctx):
-        return f"{prefix}{_keras_note(kind, value, ctx)}", path, False
+    note = _keras_note(kind, value, ctx) if kind in _KERAS_KINDS else None
+    if note:
+        return f"{prefix}{note}", path, False
     text = f"{error['msg'][0].lower()}{error['msg'][1:]}"
     quoted = repr(value) in text or quote(value) in text  # a custom message quotes the value already
     return f"{prefix}{text}" + ("" if quoted else f", received {_received(value)}"), path, False
