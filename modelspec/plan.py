@@ -135,10 +135,22 @@ def plan_parts(spec: Spec, graph: Graph, located: Located, unknown: frozenset[tu
         problems += _check_fit(spec, graph, plan, located, trained_known=compiled)
         if spec.fit.callbacks and compiled and ("data",) not in unknown:
             problems += _check_callbacks(plan, spec.fit, located)
+    if ("data",) not in unknown and spec.data is not None and spec.data.columns:
+        problems += _check_columns(spec.data.columns, graph, located)
     if problems or unknown:
         return None, problems
     plan.optimizer = optimizer_config(spec.compile.optimizer if spec.compile is not None else "rmsprop")
     return plan, []
+
+
+def _check_columns(columns: Any, graph: Graph, located: Located) -> list[Problem]:
+    """data.columns entries naming no input or output, or listing columns that cannot make its shape."""
+    from modelspec.data.config import column_problems
+
+    inputs = {name: tensor.shape for name, tensor in graph.inputs.items()}
+    names = {**inputs, **graph.output_shapes}
+    found = column_problems(columns, inputs, dict(graph.output_shapes))
+    return [located.problem(message, ("data", "columns", *path), key=path[0] not in names) for message, path in found]
 
 
 def _validation(spec: Spec) -> bool:

@@ -386,3 +386,16 @@ def test_the_income_example_trains_and_predicts_from_its_csv_files(tmp_path):
     assert result.exit_code == 0, result.output
     predicted = np.load(output)["income"][:, 0] > 0.5
     assert np.mean(predicted == (reference(SPECS / "income" / "test.csv", ["income"])[:, 0] == 1)) == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_validate_locates_data_columns_problems(tmp_path):
+    from modelspec.checked import check_spec
+    from modelspec.errors import SpecError
+
+    spec = write(tmp_path, TABLE_SPEC.replace("{numeric: [age, hours-per-week, education_years]}", "{numerc: [a], numeric: [a, b]}"))
+    with pytest.raises(SpecError) as error:
+        check_spec(spec)
+    located = [(p.line, p.message) for p in error.value.problems]
+    assert located[0][0] == located[1][0] == 10 and len(located) == 2  # the data.columns line
+    assert "'numerc' is not an input or output of the model (it has 'income', 'numeric') (did you mean 'numeric'?)" in located[0][1]
+    assert "input 'numeric' has shape (None, 3), 3 value(s) a row, but 2 column(s) are listed" in located[1][1]

@@ -277,7 +277,7 @@ def column_problems(columns: DataColumns, inputs: dict[str, tuple], outputs: dic
             message = f"data.columns: '{name}' is not an input or output of the model (it has {format_choices(names)}){did_you_mean(name, names)}"
             found.append((message, (name,)))
             continue
-        dims = tuple(names[name][1:])
+        dims = tuple(names[name][1:]) if names[name] is not None else (None,)  # None: a layer that failed
         listed = [given] if isinstance(given, str) else given
         values = math.prod(dims) if all(isinstance(d, int) for d in dims) else None
         class_ids = name in outputs and len(listed) == 1  # one column of class ids for a one-hot output
