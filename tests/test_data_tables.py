@@ -399,3 +399,13 @@ def test_validate_locates_data_columns_problems(tmp_path):
     assert located[0][0] == located[1][0] == 10 and len(located) == 2  # the data.columns line
     assert "'numerc' is not an input or output of the model (it has 'income', 'numeric') (did you mean 'numeric'?)" in located[0][1]
     assert "input 'numeric' has shape (None, 3), 3 value(s) a row, but 2 column(s) are listed" in located[1][1]
+
+
+def test_a_run_directory_spec_names_its_tables_from_the_run_directory(tmp_path):
+    from modelspec.checked import check_spec
+    from modelspec.training.saved_spec import relocated_data
+
+    spec = write(tmp_path, TABLE_SPEC.replace("train: {table: train.csv}", "train: {table: tables/train.parquet}"))
+    data = relocated_data(check_spec(spec), tmp_path / "runs" / "one")["data"]
+    assert data["train"] == {"table": "../../tables/train.parquet"} and data["test"] == {"table": "../../train.csv"}
+    assert data["columns"] == {"numeric": ["age", "hours-per-week", "education_years"]}  # column names are not paths

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from modelspec.checked import CheckedSpec
-from modelspec.data.config import FILE_SUFFIXES, split_key
+from modelspec.data.config import FILE_SUFFIXES, split_key, table_format
 from modelspec.layers.base import LayerConfig
 from modelspec.layers.model import ExternalModel, Model
 from modelspec.spec import ModelBody
@@ -63,7 +63,7 @@ def _at(data: Any, path: KeyPath) -> Any:
 def _data_files(container: Any, key: Any) -> Iterator[tuple[Any, Any]]:
     """(container, key) of each string at or under container[key] that names a data file (`x.npy`, `a.npz:key`)."""
     item = container[key]
-    if isinstance(item, str) and split_key(item)[0].lower().endswith(FILE_SUFFIXES):
+    if isinstance(item, str) and (split_key(item)[0].lower().endswith(FILE_SUFFIXES) or table_format(item) is not None):
         yield container, key
     for inner in item if isinstance(item, dict) else range(len(item)) if isinstance(item, list) else ():
         yield from _data_files(item, inner)
