@@ -409,3 +409,49 @@ def test_a_run_directory_spec_names_its_tables_from_the_run_directory(tmp_path):
     data = relocated_data(check_spec(spec), tmp_path / "runs" / "one")["data"]
     assert data["train"] == {"table": "../../tables/train.parquet"} and data["test"] == {"table": "../../train.csv"}
     assert data["columns"] == {"numeric": ["age", "hours-per-week", "education_years"]}  # column names are not paths
+
+
+# ----- predict --output as a table ----------------------------------------------------------------
+def test_prediction_columns_for_classifiers_and_regressions():
+    from modelspec.data.predictions import prediction_columns
+    from modelspec.losses import loss_config
+    from modelspec.plan import OutputPlan
+
+    softmax = OutputPlan("digit", (None, 3), loss_config("categorical_crossentropy"))
+    sigmoid = OutputPlan("flag", (None, 1), loss_config("binary_crossentropy"))
+    logits = OutputPlan("flag", (None, 1), loss_config({"type": "binary_crossentropy", "from_logits": True}))
+    probabilities = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], dtype=np.float32)
+    results = {"digit": probabilities, "flag": np.array([[0.2], [0.9]]), "value": np.array([[1.5], [-2.0]])}
+    columns = prediction_columns(results, {"digit": softmax, "flag": sigmoid, "value": OutputPlan("value", (None, 1))})
+    assert list(columns) == ["digit_0", "digit_1", "digit_2", "digit_class", "flag", "flag_class", "value"]
+    np.testing.assert_array_equal(columns["digit_1"], probabilities[:, 1])
+    assert columns["digit_class"].tolist() == [1, 0] and columns["flag_class"].tolist() == [0, 1]
+    assert prediction_columns({"flag": np.array([[-0.1], [0.2]])}, {"flag": logits})["flag_class"].tolist() == [0, 1]  # logits: > 0
+
+
+def test_outputs_of_several_dimensions_have_no_table_form():
+    from modelspec.data.predictions import prediction_format, table_problem
+
+    assert table_problem({"seq": (None, 5, 2), "y": (None, 1)}) == "output(s) 'seq' (None, 5, 2) hold more than one dimension a sample: write them to an .npz"
+    assert table_problem({"y": (None, 4)}) is None
+    assert [prediction_format(n) for n in ("p.CSV", "p.tsv", "p.parquet", "p.npz", "p.csv.gz")] == ["csv", "tsv", "parquet", None, None]
+
+
+def test_predict_writes_a_table_matching_the_npz(tmp_path):
+    write_csv(tmp_path / "train.csv")
+    spec = write(tmp_path, TABLE_SPEC)
+    assert cli("train", str(spec), "--run-dir", str(tmp_path / "run"), "--quiet", "--device", "cpu").exit_code == 0
+    weights = str(tmp_path / "run" / "model.safetensors")
+    for name in ("p.npz", "p.csv", "p.parquet"):
+        result = cli("predict", str(spec), "--weights", weights, "--data", str(tmp_path / "train.csv"), "--output", str(tmp_path / name))
+        assert result.exit_code == 0, result.output
+    expected = np.load(tmp_path / "p.npz")["income"][:, 0]
+    with open(tmp_path / "p.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    np.testing.assert_allclose([float(row["income"]) for row in rows], expected, rtol=1e-6)
+    assert [int(row["income_class"]) for row in rows] == (expected > 0.5).astype(int).tolist()
+    parquet = pq.read_table(tmp_path / "p.parquet")
+    assert parquet.column_names == ["income", "income_class"] and np.array_equal(parquet.column("income").to_numpy(), expected)
+    result = cli("predict", str(spec), "--weights", weights, "--data", str(tmp_path / "train.csv"), "--output", str(tmp_path / "p.txt"))
+    assert result.exit_code == 2 and "expected a file name ending in .npz, or a table: .csv, .tsv, .parquet" in result.output
+    assert not (tmp_path / "p.txt").exists()

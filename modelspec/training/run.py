@@ -31,6 +31,7 @@ from modelspec.callbacks.runtime import Callback, EarlyStopping, build_callback
 from modelspec.checked import CheckedSpec as Prepared
 from modelspec.data.batches import Batches
 from modelspec.data.config import file_source, file_source_forms
+from modelspec.data.predictions import PREDICTION_FORMATS, prediction_columns, prediction_format, table_problem, write_predictions
 from modelspec.errors import DataError, Problem, SpecError, UsageError, WeightsError
 from modelspec.files import atomic_write_stream
 from modelspec.graph import Graph, is_stateful
@@ -414,9 +415,13 @@ def evaluate(prepared: Prepared, weights: str | Path, data: str | None = None, d
 
 
 def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Path, device: str = "auto", *, force: bool = False) -> dict[str, np.ndarray]:
-    """Outputs for --data's inputs, saved to `output` (.npz, arrays named after the outputs; `y` for a sequential model)."""
-    if not str(output).lower().endswith(".npz"):
-        raise DataError(f"--output '{output}': expected a file name ending in .npz")
+    """Outputs for --data's inputs, saved to `output`: an .npz (arrays named after the outputs; `y` for a sequential
+    model) or a .csv / .tsv / .parquet table (modelspec.data.predictions: a column a unit, a classifier's class)."""
+    table = prediction_format(str(output))
+    if table is None and not str(output).lower().endswith(".npz"):
+        raise DataError(f"--output '{output}': expected a file name ending in .npz, or a table: {', '.join(PREDICTION_FORMATS)}")
+    if table is not None and table_problem(prepared.graph.output_shapes):
+        raise DataError(f"--output '{output}': {table_problem(prepared.graph.output_shapes)}")
     resolve_device(device)
     source, split = _source(prepared, data)
     arrays = load_arrays(prepared, source, split, targets=False, force=force)
@@ -428,8 +433,10 @@ def predict(prepared: Prepared, weights: str | Path, data: str, output: str | Pa
         for name, value in engine.predict_step([batch[n] for n in prepared.graph.inputs]).items():
             chunks[name].append(value.cpu().numpy())
     results = {name: np.concatenate(parts) for name, parts in chunks.items()}
+    columns = prediction_columns(results, prepared.plan.outputs) if table is not None else None
     try:
-        atomic_write_stream(output, lambda handle: np.savez(handle, **results))
+        atomic_write_stream(output, (lambda handle: np.savez(handle, **results)) if table is None
+                            else lambda handle: write_predictions(handle, columns, table))
     except OSError as error:
         raise UsageError(f"--output '{output}': cannot write it: {error.strerror or error}; nothing was written") from None
     return results

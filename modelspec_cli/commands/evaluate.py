@@ -13,7 +13,7 @@ from modelspec_cli.options import device_option, force_option, plugins_option, s
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--weights", required=True, type=click.Path(dir_okay=False), help="A .safetensors file of trained weights.")
-@click.option("--data", type=click.Path(dir_okay=False), help="An .npz of inputs and targets (default: the spec's data.test).")
+@click.option("--data", type=click.Path(dir_okay=False), help="An .npz of inputs and targets, or a table file (default: the spec's data.test).")
 @set_option
 @device_option
 @force_option

@@ -11,8 +11,8 @@ from modelspec_cli.options import device_option, force_option, plugins_option, s
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--weights", required=True, type=click.Path(dir_okay=False), help="A .safetensors file of trained weights.")
-@click.option("--data", required=True, type=click.Path(dir_okay=False), help="An .npz of the model's inputs.")
-@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The .npz to write, arrays named after the outputs (y for a sequential model).")
+@click.option("--data", required=True, type=click.Path(dir_okay=False), help="An .npz of the model's inputs, or a table (.csv, .tsv, .jsonl, .parquet, .arrow; read with data.columns).")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The .npz to write, arrays named after the outputs (y for a sequential model), or a .csv / .tsv / .parquet table.")
 @set_option
 @device_option
 @force_option
