@@ -108,9 +108,10 @@ def _widths_fit(reader: Reader, table: TableFile, specs: list[ArraySpec], wanted
         ids = spec.role == "target" and len(columns) == 1  # class ids (one-hot encoded later) or one value a row
         if values is not None and values != len(columns) and not ids:
             listed = ", ".join(f"'{c}'" for c in columns)
+            example = table.names[:values] if len(table.names) >= values else [f"column_{i + 1}" for i in range(values)]
             reader.fail(f"{_role(spec)} '{spec.name}' has shape {spec.shape_text}, {values} value(s) a row, but reads "
                         f"{len(columns)} column(s) of '{table.written}' ({listed}): list {values} columns for it in data.columns, "
-                        f"e.g. data.columns: {{{spec.name}: [{', '.join(table.names[:values])}]}}")
+                        f"e.g. data.columns: {{{spec.name}: [{', '.join(example)}]}}")
             ok = False
     return ok
 
