@@ -123,6 +123,9 @@ for mode in ("horizontal", "vertical", "horizontal_and_vertical"):
 for name in ("RandomFlip", "RandomRotation", "RandomContrast", "RandomBrightness"):
     args = {"RandomFlip": {}, "RandomRotation": {"factor": 0.2}, "RandomContrast": {"factor": 0.2}, "RandomBrightness": {"factor": 0.2}}[name]
     out["inference_" + name] = value(getattr(keras.layers, name)(**args)(images, training=False))
+model = keras.Sequential([keras.Input((16, 16, 3))] + [getattr(keras.layers, t)(**kwargs) for t, kwargs in request["model"]], name="augmented")
+open(sys.argv[5], "w").write(model.to_json())
+shapes["model"] = [list(layer.output.shape) for layer in model.layers]
 np.savez(sys.argv[3], **out)
 json.dump(shapes, open(sys.argv[4], "w"))
 '''
@@ -142,6 +145,14 @@ RESIZE = [  # (id, input, Resizing's arguments)
 ]
 CENTER_CROP = [("odd_margin", "a", 4, 6), ("full_width", "a", 6, 9), ("taller_than_input", "a", 10, 4), ("square", "b", 5, 5)]
 SMART_RESIZE = [("a_6x6", "a", [6, 6]), ("b_20x10", "b", [20, 10])]
+#: A Keras model of every image layer, converted by `modelspec convert`.
+KERAS_MODEL = [
+    ("Resizing", {"height": 12, "width": 14, "crop_to_aspect_ratio": True}), ("RandomFlip", {"mode": "horizontal", "seed": 3}),
+    ("RandomRotation", {"factor": 0.1, "fill_mode": "constant"}), ("RandomZoom", {"height_factor": 0.2, "width_factor": [-0.1, 0.3]}),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.2}), ("RandomContrast", {"factor": 0.2}),
+    ("RandomBrightness", {"factor": 0.1, "value_range": [0, 1]}), ("RandomCrop", {"height": 10, "width": 10}),
+    ("CenterCrop", {"height": 8, "width": 6}), ("Flatten", {}), ("Dense", {"units": 2, "activation": "softmax"}),
+]
 AFFINE = [(kind, interpolation, fill_mode) for kind in ("rotation", "zoom", "translation") for interpolation in ("bilinear", "nearest")
           for fill_mode in ("reflect", "wrap", "constant", "nearest")]
 
@@ -187,14 +198,15 @@ def keras_reference(tmp_path_factory) -> tuple[dict, dict, dict]:
         "smart_resize": [{"id": i, "input": name, "size": size} for i, name, size in SMART_RESIZE],
         "affine": [{"id": "_".join(c), "input": "images", "transform": c[0], "interpolation": c[1], "fill_mode": c[2], "fill_value": 7.0}
                    for c in AFFINE],
+        "model": KERAS_MODEL,
     }
     (folder / "request.json").write_text(json.dumps(request))
     np.savez(folder / "inputs.npz", **arrays)
     env = {**os.environ, "KERAS_BACKEND": "torch", "CUDA_VISIBLE_DEVICES": ""}
-    paths = [str(folder / name) for name in ("request.json", "inputs.npz", "outputs.npz", "shapes.json")]
+    paths = [str(folder / name) for name in ("request.json", "inputs.npz", "outputs.npz", "shapes.json", "augmented.json")]
     done = subprocess.run([sys.executable, "-c", KERAS_REFERENCE, *paths], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    return dict(np.load(paths[2])), json.loads(Path(paths[3]).read_text()), arrays
+    return dict(np.load(paths[2])), json.loads(Path(paths[3]).read_text()), {**arrays, "model_json": paths[4]}
 
 
 def max_difference(ours: torch.Tensor, theirs: np.ndarray) -> float:
@@ -247,6 +259,22 @@ def test_transforms_are_keras_matrices(keras_reference) -> None:
     outputs, _, arrays = keras_reference
     for kind in ("rotation", "zoom", "translation"):
         assert np.abs(arrays[kind] - outputs[f"{kind}_matrix"]).max() <= 1e-5, kind
+
+
+def test_a_keras_model_of_image_layers_converts_with_its_shapes(keras_reference, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from modelspec.checked import check_spec
+    from modelspec_cli.main import main
+
+    _, shapes, arrays = keras_reference
+    result = CliRunner().invoke(main, ["convert", arrays["model_json"], "-o", str(tmp_path / "augmented.yaml")])
+    assert result.exit_code == 0, result.output
+    graph = check_spec(tmp_path / "augmented.yaml").graph
+    ours = [list(layer.nodes[0].output_shapes[0]) for name, layer in graph.layers.items() if layer.config.type != "Input"]
+    assert ours == shapes["model"]
+    contrast = next(layer.config for layer in graph.layers.values() if layer.config.type == "RandomContrast")
+    assert contrast.factor == [0, 0.2]  # Keras 3 stores (0, f) for f: the same draws in [1, 1 + f]
 
 
 def test_contrast_brightness_and_flips_given_the_draws_are_keras(keras_reference) -> None:

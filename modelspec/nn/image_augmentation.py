@@ -205,16 +205,18 @@ class KerasRandomCrop(SeededAugmentation):
         x = to_channels_last(image_as_float(x), self.channels_first)
         height, width = self.size
         if self.training and x.shape[1] > height and x.shape[2] > width:
-            top = self._start(x.shape[1] - height, x.device)
-            left = self._start(x.shape[2] - width, x.device)
+            top = self._start(x.shape[1] - height)
+            left = self._start(x.shape[2] - width)
             y = x[:, top : top + height, left : left + width, :]
         else:
             y = smart_resize_images(x, self.size)
         return from_channels_last(y, self.channels_first)
 
-    def _start(self, slack: int, device: torch.device) -> int:
-        """A window start drawn from {0, ..., slack}: int(U[0, slack + 1)), as Keras casts its draw."""
-        return min(int(self.uniform((), 0.0, float(slack + 1), device).item()), slack)
+    def _start(self, slack: int) -> int:
+        """A window start drawn from {0, ..., slack}: int(U[0, slack + 1)), as Keras casts its draw.
+
+        Drawn on the CPU: the start slices the batch, so a draw on a GPU would wait for it."""
+        return min(int(self.uniform((), 0.0, float(slack + 1), torch.device("cpu")).item()), slack)
 
     def extra_repr(self) -> str:
         return f"size={self.size}, seed={self.seed}"
