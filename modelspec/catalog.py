@@ -24,7 +24,7 @@ from modelspec.errors import UsageError, quote, unknown_hint
 
 #: Catalog order of the families (the README's table); others come after, alphabetically.
 FAMILIES = ("core", "activation", "convolution", "pooling", "recurrent", "normalization", "regularization",
-            "attention", "reshaping", "merging", "models")
+            "attention", "reshaping", "merging", "preprocessing", "models")
 
 #: Above this many choices, a type shows the first few names and the count.
 _MAX_CHOICES = 8

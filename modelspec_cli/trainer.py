@@ -73,7 +73,7 @@ def train_here(options: TrainOptions, world: World) -> None:
             display.close()  # the terminal's cursor back before the message
         if main_process:
             processes = f" --nproc {world.size}" if world.size > 1 else ""
-            stderr.print(f"interrupted: continue with  modelspec train {options.spec} --run-dir {run.run_dir}{processes} --resume", markup=False)
+            stderr.print(f"interrupted: continue with  modelspec train {options.spec} --run-dir {run.run_dir}{processes} --resume", markup=False, highlight=False, soft_wrap=True)
         sys.exit(getattr(interrupt, "exit_code", 130))  # 143 after SIGTERM (modelspec.training.run.Terminated)
     if not main_process:
         sys.exit(1 if result.status == "stopped" else 0)
@@ -96,7 +96,7 @@ def _report(options: TrainOptions, run: TrainingRun, result, out) -> None:
             document["test"] = result.test
         click.echo(json.dumps(document))
     if result.message:
-        stderr.print(result.message, markup=False)
+        stderr.print(result.message, markup=False, highlight=False, soft_wrap=True)
     if result.status == "stopped":
         sys.exit(1)
 

@@ -162,6 +162,7 @@ def test_ctrl_c_saves_a_resumable_run_and_exits_130(tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
+    assert f"--run-dir {run_dir} --resume" in stderr.splitlines()[-1]  # one line, never wrapped, to copy
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
     done = json.loads((run_dir / "run.json").read_text())["epochs_done"]
     rows = (run_dir / "history.csv").read_text().splitlines()[1:]
