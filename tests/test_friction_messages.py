@@ -56,6 +56,7 @@ def only_line(tmp_path, *, layer: str = "", optimizer: str = "adam", loss: str =
         ({"extra": "  metrics: {d: acuracy}"}, "10:16: compile.metrics.d: unknown metric 'acuracy' (did you mean 'accuracy'?); expected one of: "),
         ({"extra": "  metrics: {d: [acuracy]}"}, "10:17: compile.metrics.d[0]: unknown metric 'acuracy' (did you mean 'accuracy'?); expected one of: "),
         ({"extra": "  metrics: accuracy"}, "10:12: compile.metrics: expected a list or a mapping, received 'accuracy' (a string)"),
+        ({"optimizer": "3"}, "8:14: compile.optimizer: expected an optimizer name (adam, rmsprop, sgd, ...) or a mapping with a 'type', received 3"),
         ({"optimizer": "adma"}, "8:14: compile.optimizer: unknown optimizer 'adma' (did you mean 'adam'?): expected one of 'adadelta', 'adagrad', 'adam', 'adamax', 'adamw', 'nadam', 'rmsprop', 'sgd' (or its Keras class name, e.g. 'Adam')"),
         ({"extra": "  loss_weights: 2"}, "10:17: compile.loss_weights: expected a list or a mapping, received 2 (an integer)"),
         ({"extra": "  loss_weights: [two]"}, "10:18: compile.loss_weights[0]: expected a number, received 'two' (a string)"),
@@ -72,6 +73,12 @@ def test_a_union_reports_one_line_for_the_form_written(tmp_path, fields: dict, e
     line = only_line(tmp_path, **fields)
     assert line.startswith(expected), line
     assert line.count("received") <= 1, line
+
+
+def test_an_unknown_key_of_a_reuse_entry_is_named_not_reuse(tmp_path) -> None:
+    """`reuse` is both the entry's union member and its key: the problem is the unknown key, not 'reuse'."""
+    spec = SPEC.format(layer="}\n  - {reuse: d, inputs: a, extra: 1", optimizer="adam", loss="mse", extra="").replace("outputs: d", "outputs: d@1")
+    assert [str(p).split(":", 1)[1] for p in problems(tmp_path, spec)] == ["6:27: unknown key 'extra' (expected one of 'inputs', 'reuse')"]
 
 
 def test_a_misspelled_name_prefers_swapped_letters() -> None:

@@ -221,7 +221,13 @@ def _optimizer_identifier(value: Any) -> Any:
                 {"choices": format_choices(OPTIMIZER_NAMES)},
             )
         _check_optimizer_name(value["type"])
-    return value
+        return value
+    if isinstance(value, BaseOptimizer):
+        return value
+    raise PydanticCustomError(
+        "optimizer_type", "expected an optimizer name (adam, rmsprop, sgd, ...) or a mapping with a 'type', received {received}",
+        {"received": repr(value)},
+    )
 
 
 def _check_optimizer_name(name: Any) -> None:

@@ -53,11 +53,17 @@ def _data_path(data: Any, loc: tuple) -> tuple[tuple, Any, Any]:
     Returns (path, parent container, value at path)."""
     path: list = []
     parent, current = None, data
-    for part in loc:
-        if _is_step(current, part):
+    for index, part in enumerate(loc):
+        if _is_step(current, part) and not _is_tag(current, part, loc[index + 1:]):
             parent, current = current, current[part]
             path.append(part)
     return tuple(path), parent, current
+
+
+def _is_tag(current: Any, part: Any, rest: tuple) -> bool:
+    """Whether `part` names a union member that is also a key of the mapping (`{reuse: s, extra: 1}`: the
+    loc ('reuse', 'extra') means the key 'extra' of the 'reuse' member, not something inside the value 's')."""
+    return isinstance(current, dict) and bool(rest) and not isinstance(current[part], (dict, list)) and _is_step(current, rest[0])
 
 
 def _member_at(data: Any, loc: tuple, start: int) -> int | None:
