@@ -16,12 +16,12 @@ or (batch, channels, height, width) in channels_first. Integer images are cast t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from modelspec.config import NonNegativeInt
-from modelspec.layers.base import LayerConfig, Shape
+from modelspec.layers.base import LayerConfig, ModuleRecord, Shape, module_record
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: A Keras factor: one number (the range [-f, f], clipped to the layer's bounds) or [lower, upper].
@@ -106,7 +106,32 @@ def check_value_range(value: list[float], name: str = "value_range") -> list[flo
     return [low, high]
 
 
+class RandomValueLayer(RandomImageLayer):
+    """Base of RandomBrightness and RandomContrast: their `factor` (inside `factor_bounds`) and the images'
+    `value_range` (fields of each, in Keras's order) make the module `target(lower, upper, value_range, seed=,
+    channels_first=)`. Not registered."""
+
+    factor_bounds: ClassVar[tuple[float, float]]
+    target: ClassVar[str]
+
+    @field_validator("factor", check_fields=False)
+    @classmethod
+    def _factor_in_bounds(cls, value: float | list[float]) -> float | list[float]:
+        factor_range(value, cls.factor_bounds)
+        return value
+
+    @field_validator("value_range", check_fields=False)
+    @classmethod
+    def _value_range(cls, value: list[float]) -> list[float]:
+        return check_value_range(value)
+
+    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
+        lower, upper = factor_range(self.factor, self.factor_bounds)  # type: ignore[attr-defined]  # the subclass's field
+        value_range = tuple(self.value_range)  # type: ignore[attr-defined]  # the subclass's field
+        return module_record(self.target, lower, upper, value_range, seed=self.seed, channels_first=self.channels_first())
+
+
 __all__ = [
     "AffineInterpolation", "DataFormat", "Factor", "FillMode", "FillValue", "ImageLayer", "ImageSeed", "ImageSize",
-    "RandomImageLayer", "ValueRange", "check_value_range", "factor_range",
+    "RandomImageLayer", "RandomValueLayer", "ValueRange", "check_value_range", "factor_range",
 ]

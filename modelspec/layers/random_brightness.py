@@ -12,36 +12,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from modelspec.layers.base import ModuleRecord, Shape, module_record, register
-from modelspec.layers.base_image_preprocessing import Factor, RandomImageLayer, ValueRange, check_value_range, factor_range
-
-_BOUNDS = (-1.0, 1.0)
+from modelspec.layers.base import register
+from modelspec.layers.base_image_preprocessing import Factor, RandomValueLayer, ValueRange
 
 
 @register
-class RandomBrightness(RandomImageLayer):
+class RandomBrightness(RandomValueLayer):
     """Training: x + d * (high - low) per image, clipped to value_range; inference: the identity."""
 
     type: Literal["RandomBrightness"]
     factor: Factor = Field(description="f in [-1, 1] for [-f, f], or [lower, upper]: the shift as a fraction of the value range.")
     value_range: ValueRange = [0.0, 255.0]
 
-    @field_validator("factor")
-    @classmethod
-    def _in_bounds(cls, value: float | list[float]) -> float | list[float]:
-        factor_range(value, _BOUNDS)
-        return value
-
-    @field_validator("value_range")
-    @classmethod
-    def _range(cls, value: list[float]) -> list[float]:
-        return check_value_range(value)
-
-    def module(self, input_shapes: list[Shape]) -> ModuleRecord:
-        lower, upper = factor_range(self.factor, _BOUNDS)
-        return module_record(
-            "modelspec.nn.image_augmentation:KerasRandomBrightness", lower, upper, tuple(self.value_range), seed=self.seed,
-            channels_first=self.channels_first(),
-        )
+    factor_bounds = (-1.0, 1.0)
+    target = "modelspec.nn.image_augmentation:KerasRandomBrightness"
